@@ -1,0 +1,131 @@
+# The TCP socket programming workbook in C.
+#
+#   make                 build every reference solution and every lesson skeleton
+#   make test            run the whole test suite against solutions/ (must pass)
+#   make grade [L=05]    run the same tests against lessons/ (your work) and score it
+#   make run L=01        run your lesson 01 program with its default arguments
+#   make demo L=01       run the reference solution of lesson 01 the same way
+#   make clean           remove build/
+#
+# Grading a copy of the workbook that lives elsewhere:
+#   make grade WORKBOOK=/path/to/student/copy [L=05]
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are yours to override: make CC=clang
+# L picks one lesson by number (L=5 or L=05); leave it out for all of them.
+
+CC       ?= cc
+CFLAGS   ?= -std=c11 -Wall -Wextra -O2 -g
+# _DEFAULT_SOURCE: on glibc, -std=c11 hides POSIX and BSD names (getaddrinfo,
+# strdup, usleep); this brings them back. macOS ignores it and shows them all.
+CPPFLAGS += -D_DEFAULT_SOURCE -Icommon
+LDLIBS   += -pthread
+
+BUILD    ?= build
+WORKBOOK ?= .
+
+# L=5 and L=05 both mean lesson 05.
+ifneq ($(strip $(L)),)
+LESSON := $(shell echo '$(L)' | awk '{ printf "%02d", $$1 + 0 }')
+LPAT   := $(LESSON)-
+else
+LPAT   := [0-9][0-9]-
+endif
+
+# A workbook copy's own lessons/ build apart from ours, so grading never mixes them.
+ifeq ($(abspath $(WORKBOOK)),$(abspath .))
+LESSON_BUILD := $(BUILD)/lessons
+else
+LESSON_BUILD := $(BUILD)/grade/$(notdir $(abspath $(WORKBOOK)))
+endif
+LESSON_SRC := $(WORKBOOK)/lessons
+
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_HDRS := $(wildcard common/*.h)
+COMMON_LIB  := $(BUILD)/common/libworkbook.a
+COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
+
+# Every .c file in a lesson folder is one program, named after the file.
+SOLUTION_SRCS := $(wildcard solutions/$(LPAT)*/*.c)
+SOLUTION_BINS := $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(SOLUTION_SRCS))
+LESSON_SRCS   := $(wildcard $(LESSON_SRC)/$(LPAT)*/*.c)
+LESSON_BINS   := $(patsubst $(LESSON_SRC)/%.c,$(LESSON_BUILD)/%,$(LESSON_SRCS))
+TOOL_SRCS     := $(wildcard tests/tools/*.c)
+TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all solutions lessons tools test grade teeth run demo skeletons check-sync clean help
+.DEFAULT_GOAL := all
+
+all: solutions lessons tools
+	@echo
+	@echo "Built every solution (build/solutions/) and your lessons (build/lessons/)."
+	@echo "Start here: read docs/00-getting-started.md, then open lessons/01-socket/socket.c."
+	@echo "Check your work on a lesson with: make grade L=01"
+
+help:
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+
+solutions: $(SOLUTION_BINS)
+lessons: $(LESSON_BINS)
+tools: $(TOOL_BINS)
+
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/solutions/%: solutions/%.c $(COMMON_LIB) $(COMMON_HDRS) $$(wildcard $$(dir solutions/$$*)*.h)
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
+
+$(LESSON_BUILD)/%: $(LESSON_SRC)/%.c $(COMMON_LIB) $(COMMON_HDRS) $$(wildcard $$(dir $(LESSON_SRC)/$$*)*.h)
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
+
+# The suite against the reference solutions: this must always pass.
+test: solutions tools
+	@tests/run --bin $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
+
+# The same tests against a student's lessons/. A program that does not compile
+# must not stop the others from being graded, hence the -k and the "|| true".
+grade: tools
+	@$(MAKE) --no-print-directory -k lessons || true
+	@tests/run --grade --bin $(LESSON_BUILD) --tools $(BUILD)/tools $(LESSON)
+
+# Every untouched skeleton must fail its lesson's tests (a test that cannot fail
+# is a defect). Run on a clean checkout: lessons/ are the pristine skeletons.
+teeth: lessons tools
+	@tests/run --teeth --bin $(LESSON_BUILD) --tools $(BUILD)/tools $(LESSON)
+
+run: lessons
+	@tools/run-lesson $(LESSON_BUILD) "$(L)"
+
+demo: solutions
+	@tools/run-lesson $(BUILD)/solutions "$(L)"
+
+# For maintainers: regenerate the skeletons from the solutions' markers.
+skeletons:
+	@tools/make-skeletons
+
+check-sync:
+	@tools/make-skeletons --check
+
+clean:
+	rm -rf $(BUILD)
