@@ -1,0 +1,188 @@
+/*
+ * net.c - the shared socket helpers (see net.h for each one's contract).
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* MSG_NOSIGNAL is Linux (and POSIX 2008); macOS has the SO_NOSIGPIPE option instead. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
+char *format_address(const struct sockaddr *sa, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(buf, size, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, size, "[%s]:%u", host, port);
+    } else {
+        snprintf(buf, size, "(family %d)", sa->sa_family);
+    }
+    return buf;
+}
+
+int local_address(int fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+        return -1;
+    format_address((struct sockaddr *)&ss, buf, size);
+    return 0;
+}
+
+int peer_address(int fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+        return -1;
+    format_address((struct sockaddr *)&ss, buf, size);
+    return 0;
+}
+
+int tcp_listen(const char *host, const char *port, int backlog, const char **failed)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+    };
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        /* Not an errno: a numeric host or port that does not parse. */
+        *failed = "getaddrinfo (expected a numeric address and port)";
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    if (fd == -1) {
+        *failed = "socket";
+        goto fail;
+    }
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1) {
+        *failed = "setsockopt SO_REUSEADDR";
+        goto fail;
+    }
+    if (bind(fd, res->ai_addr, res->ai_addrlen) == -1) {
+        *failed = "bind";
+        goto fail;
+    }
+    if (listen(fd, backlog) == -1) {
+        *failed = "listen";
+        goto fail;
+    }
+    freeaddrinfo(res);
+    return fd;
+
+fail:;
+    int saved = errno;
+    if (fd != -1)
+        close(fd);
+    freeaddrinfo(res);
+    errno = saved;
+    return -1;
+}
+
+int announce_listening(int fd)
+{
+    char where[ADDRESS_TEXT_MAX];
+    if (local_address(fd, where, sizeof where) == -1)
+        return -1;
+    printf("listening on %s\n", where);
+    fflush(stdout);
+    return 0;
+}
+
+int send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void line_reader_init(struct line_reader *reader, int fd)
+{
+    reader->fd = fd;
+    reader->start = reader->end = 0;
+    reader->discarding = 0;
+}
+
+int read_line(struct line_reader *reader, char *line, size_t size, int *truncated)
+{
+    size_t used = 0;
+
+    for (;;) {
+        /* Take what the buffer holds, up to and including a newline. */
+        while (reader->start < reader->end) {
+            char c = reader->buf[reader->start++];
+            if (c == '\n') {
+                if (reader->discarding) {    /* end of an over-long line's tail */
+                    reader->discarding = 0;
+                    continue;
+                }
+                if (used > 0 && line[used - 1] == '\r')
+                    used--;
+                line[used] = '\0';
+                if (truncated)
+                    *truncated = 0;
+                return 1;
+            }
+            if (reader->discarding)
+                continue;
+            if (used + 1 < size) {
+                line[used++] = c;
+            } else {
+                /* Full: hand back what fits, skip the rest up to its newline. */
+                reader->start--;
+                reader->discarding = 1;
+                line[used] = '\0';
+                if (truncated)
+                    *truncated = 1;
+                return 1;
+            }
+        }
+        ssize_t n;
+        do
+            n = recv(reader->fd, reader->buf, sizeof reader->buf, 0);
+        while (n == -1 && errno == EINTR);
+        if (n == -1)
+            return -1;
+        if (n == 0) {
+            if (used == 0)
+                return 0;
+            line[used] = '\0';      /* a last line without a newline */
+            if (truncated)
+                *truncated = 0;
+            return 1;
+        }
+        reader->start = 0;
+        reader->end = (size_t)n;
+    }
+}

@@ -1,0 +1,71 @@
+/*
+ * net.h - the small socket helper layer later lessons share.
+ *
+ * Each helper is first written out raw in the lesson that teaches it
+ * (send_all in lesson 09, read_line in lessons 10-11, the listening socket in
+ * lessons 06-08); from then on lessons call these instead, so a program shows
+ * its own lesson's idea and not the plumbing again.
+ *
+ * Contract, as in Kerrisk's library: a helper returns -1 with errno set and
+ * never exits or prints; the caller decides whether a failure ends the
+ * program (die) or one connection (warn_errno and close).
+ */
+#ifndef WORKBOOK_NET_H
+#define WORKBOOK_NET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+/* Room for "[ffff:...:ffff]:65535" and a NUL. */
+#define ADDRESS_TEXT_MAX (INET6_ADDRSTRLEN + 10)
+
+/* Write sa as "127.0.0.1:9999" or "[::1]:9999" into buf; returns buf. */
+char *format_address(const struct sockaddr *sa, char *buf, size_t size);
+
+/* The local address of fd (getsockname) as text; -1 with errno on failure. */
+int local_address(int fd, char *buf, size_t size);
+
+/* The peer's address of fd (getpeername) as text; -1 with errno on failure. */
+int peer_address(int fd, char *buf, size_t size);
+
+/*
+ * A listening TCP socket on a numeric HOST ("127.0.0.1", "::1", "0.0.0.0") and
+ * PORT ("0" lets the kernel choose), with SO_REUSEADDR set before bind (see
+ * lesson 06) and the given listen backlog (lesson 07). Returns the fd, or -1
+ * with errno set and *failed naming the call that failed ("bind", ...).
+ */
+int tcp_listen(const char *host, const char *port, int backlog, const char **failed);
+
+/* Print "listening on ADDRESS:PORT" for a listening fd and flush stdout: the
+ * line a person reads and the tests wait for. -1 with errno on failure. */
+int announce_listening(int fd);
+
+/* Send all len bytes, retrying after EINTR and short sends (lesson 09).
+ * Never raises SIGPIPE (MSG_NOSIGNAL): a gone peer is EPIPE. 0, or -1 with errno. */
+int send_all(int fd, const void *buf, size_t len);
+
+/*
+ * Line reading over a byte stream (lessons 10-11): TCP keeps no message
+ * boundaries, so lines are cut out of a buffer that recv fills.
+ */
+struct line_reader {
+    int fd;
+    size_t start, end;          /* unread bytes are buf[start..end) */
+    int discarding;             /* dropping the rest of an over-long line */
+    char buf[4096];
+};
+
+void line_reader_init(struct line_reader *reader, int fd);
+
+/*
+ * Read the next line into line (at most size-1 bytes and a NUL), without its
+ * "\n" or "\r\n". Returns 1 for a line, 0 at end of stream (a last line with no
+ * newline is returned as a line first), -1 with errno on error. A line longer
+ * than size-1 bytes is cut there and *truncated set to 1 (the rest of it is
+ * skipped); otherwise *truncated is 0. truncated may be NULL.
+ */
+int read_line(struct line_reader *reader, char *line, size_t size, int *truncated);
+
+#endif
