@@ -1,0 +1,192 @@
+/*
+ * listen.c - lesson 07: listen() and the accept queue.
+ *
+ * Creates a TCP socket, binds it, and calls listen(2) with the backlog given
+ * on the command line. Then it never calls accept(2): it only watches its own
+ * accept queue (the kernel's count of connections that finished the TCP
+ * handshake and wait for accept) and prints it whenever it changes. Clients
+ * still connect, because the kernel, not the program, answers the handshake,
+ * until the queue is full. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+ *
+ * usage: listen [-b BACKLOG] [ADDRESS [PORT]]
+ *   -b BACKLOG  the listen(2) backlog (default 5, as in the source course)
+ *   ADDRESS     a numeric IPv4 or IPv6 address (default 127.0.0.1)
+ *   PORT        default 9999; 0 lets the kernel choose
+ *
+ * Partner: any client; the tests use tests/tools/listen-probe.c, and
+ * `nc 127.0.0.1 PORT` or `ss -ltn` are the way to watch it by hand.
+ *
+ * Read: listen(2), socket(7) (somaxconn), tcp(7) (tcp_max_syn_backlog,
+ *       tcp_syncookies, TCP_INFO), ss(8)
+ */
+#include "report.h"
+#include "args.h"
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define USAGE "usage: listen [-b BACKLOG] [ADDRESS [PORT]]"
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+_Noreturn static void usage_error(const char *what)
+{
+    if (what != NULL)
+        fprintf(stderr, "listen: %s\n", what);
+    fprintf(stderr, "%s\n", USAGE);
+    exit(1);
+}
+
+/* Turn a numeric IPv4 or IPv6 address and a port into a socket address
+ * (lesson 06 explains each field). 0 on success, -1 if text is no address. */
+static int make_address(const char *text, uint16_t port,
+                        struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        *len = sizeof *in4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -1;
+}
+
+/*
+ * What ss(8) shows as Recv-Q and Send-Q for a listening socket: the number of
+ * connections waiting in the accept queue, and the queue's limit. On Linux,
+ * TCP_INFO reports them for a listener in tcpi_unacked and tcpi_sacked (the
+ * fields mean something else on a connected socket). Returns 1 and fills both
+ * when fd is listening, 0 when it is not, -1 with errno on failure.
+ */
+static int accept_queue(int fd, unsigned *waiting, unsigned *limit)
+{
+#ifdef TCP_INFO
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == -1)
+        return -1;
+    if (info.tcpi_state != TCP_LISTEN)
+        return 0;
+    *waiting = info.tcpi_unacked;
+    *limit = info.tcpi_sacked;
+    return 1;
+#else
+    (void)fd, (void)waiting, (void)limit;   /* macOS: use netstat -L instead */
+    errno = ENOPROTOOPT;
+    return -1;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    long backlog = 5;
+    const char *host = "127.0.0.1", *why;
+    uint16_t port = 9999;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "b:h")) != -1) {
+        switch (opt) {
+        case 'b':
+            if (parse_long(optarg, 0, INT_MAX, &backlog, &why) == -1) {
+                fprintf(stderr, "listen: backlog %s: %s\n", optarg, why);
+                usage_error(NULL);
+            }
+            break;
+        case 'h':
+            printf("%s\n", USAGE);
+            return 0;
+        default:
+            usage_error(NULL);
+        }
+    }
+    if (argc - optind > 2)
+        usage_error(NULL);
+    if (argc - optind >= 1)
+        host = argv[optind];
+    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1) {
+        fprintf(stderr, "listen: port %s: %s\n", argv[optind + 1], why);
+        usage_error(NULL);
+    }
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (make_address(host, port, &addr, &addr_len) == -1) {
+        fprintf(stderr, "listen: %s: not a numeric IPv4 or IPv6 address\n", host);
+        usage_error(NULL);
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    /* No SA_RESTART: a signal must interrupt poll() below, so we can stop. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        die("sigaction");
+
+    /* socket, SO_REUSEADDR, bind: lesson 06. */
+    int fd = socket(addr.ss_family, SOCK_STREAM, 0);
+    if (fd == -1)
+        die("socket");
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
+        die("setsockopt SO_REUSEADDR");
+    if (bind(fd, (struct sockaddr *)&addr, addr_len) == -1)
+        die("bind");
+
+    // TODO: make fd a listening socket with the backlog from the command line (listen(2)).
+
+    if (announce_listening(fd) == -1)
+        die("getsockname");
+    printf("backlog %ld; this program never calls accept()\n", backlog);
+
+    /* Watch the accept queue ten times a second; say so when it changes. */
+    long last = -1;          /* what we printed last: a count, or -2/-3 below */
+    unsigned waiting = 0, limit = 0;
+    while (!stop_signal) {
+        int state = accept_queue(fd, &waiting, &limit);
+        if (state == -1 && last != -2) {
+            warn_errno("getsockopt TCP_INFO");
+            printf("cannot read the accept queue here: watch it with ss -ltn\n");
+            last = -2;
+        } else if (state == 0 && last != -3) {
+            printf("the socket is not listening: it has no accept queue\n");
+            last = -3;
+        } else if (state == 1 && (long)waiting != last) {
+            printf("accept queue: %u waiting (limit %u)\n", waiting, limit);
+            last = waiting;
+        }
+        // poll with no fds is a sleep that a signal interrupts (EINTR).
+        if (poll(NULL, 0, 100) == -1 && errno != EINTR)
+            die("poll");
+    }
+
+    // close(2) on a listener also drops every connection still queued: the
+    // kernel resets them, and their clients see ECONNRESET.
+    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (close(fd) == -1)
+        die("close");
+    return 0;
+}

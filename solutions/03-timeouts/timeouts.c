@@ -1,0 +1,219 @@
+/*
+ * timeouts.c - lesson 03: a recv that gives up, a connect with a deadline.
+ *
+ * Two modes, one idea: never wait forever on the network.
+ *   recv     connects, sets SO_RCVTIMEO to MS milliseconds (a struct
+ *            timeval), and calls recv once. If nothing arrives in time, recv
+ *            fails with EAGAIN (EWOULDBLOCK), and the program says after how long.
+ *   connect  connects with a deadline of MS milliseconds: a non-blocking
+ *            connect, poll(2) for writability, then SO_ERROR for the result.
+ *            No answer in time is reported as ETIMEDOUT.
+ * MS = 0 means no limit, as a zero struct timeval does for SO_RCVTIMEO.
+ *
+ * usage: timeouts recv HOST PORT MS
+ *        timeouts connect HOST PORT MS
+ *
+ * Partner: a server that never answers, e.g. `nc -l 127.0.0.1 9999` (silent
+ * unless you type), or the test tool tests/tools/timeouts-listener.c, which
+ * can also fill its accept queue so that connects get no answer at all.
+ *
+ * Read: socket(7) (SO_RCVTIMEO, SO_SNDTIMEO, SO_ERROR), connect(2) (EINPROGRESS),
+ *       poll(2), fcntl(2) (O_NONBLOCK), recv(2), getaddrinfo(3)
+ */
+#include "report.h"
+#include "args.h"
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE "usage: timeouts recv|connect HOST PORT MS"
+#define MAX_MS 3600000L     /* an hour is plenty for a lesson */
+
+/* Milliseconds on a clock that never jumps (unlike the time of day). */
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * Make every later recv on fd give up after ms milliseconds (0: never).
+ * Returns 0, or -1 with errno set.
+ */
+static int set_receive_timeout(int fd, long ms)
+{
+    //@todo set SO_RCVTIMEO (socket(7)) to ms milliseconds; the value is a struct timeval.
+    //@ (void)fd, (void)ms;
+    //@ errno = ENOSYS;
+    //@ return -1;
+    //@begin
+    // SO_RCVTIMEO takes a struct timeval, not a number of seconds: seconds
+    // plus microseconds. An all-zero timeval means "block forever".
+    struct timeval tv;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    //@end
+}
+
+/*
+ * connect(2) that waits at most ms milliseconds (0: as long as the kernel
+ * keeps trying). Returns 0 once connected, or -1 with errno set: ETIMEDOUT
+ * when the deadline passed, or the connect's own error (ECONNREFUSED, ...).
+ * fd is left in blocking mode.
+ */
+static int connect_with_deadline(int fd, const struct sockaddr *sa, socklen_t len, long ms)
+{
+    //@todo make fd non-blocking (fcntl(2), O_NONBLOCK) and start the connect (connect(2): EINPROGRESS).
+    //@todo wait until fd is writable or ms pass (poll(2), POLLOUT); on timeout, fail with ETIMEDOUT.
+    //@todo read the connect's result with getsockopt SO_ERROR, then make fd blocking again.
+    //@ (void)fd, (void)sa, (void)len, (void)ms;
+    //@ errno = ENOSYS;
+    //@ return -1;
+    //@begin
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+        return -1;
+
+    // A non-blocking connect sends the SYN and returns at once: EINPROGRESS
+    // means "started, not finished" (connect(2)). On loopback it may also
+    // succeed (or be refused) on the spot.
+    if (connect(fd, sa, len) == -1) {
+        if (errno != EINPROGRESS)
+            return -1;
+        // The socket becomes writable when the handshake ends, well or badly.
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int ready;
+        do {
+            ready = poll(&p, 1, ms == 0 ? -1 : (int)ms);
+        } while (ready == -1 && errno == EINTR);
+        if (ready == -1)
+            return -1;
+        if (ready == 0) {
+            // Our deadline, not the kernel's: it would go on resending the
+            // SYN for about two minutes (tcp_syn_retries in tcp(7)).
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        // Writable only says "finished". SO_ERROR says how: 0 or an errno.
+        int err = 0;
+        socklen_t err_len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
+            return -1;
+        if (err != 0) {
+            errno = err;
+            return -1;
+        }
+    }
+    return fcntl(fd, F_SETFL, flags);   /* blocking again, as the caller expects */
+    //@end
+}
+
+/* Resolve HOST PORT (getaddrinfo(3)) and make a TCP socket for the first address. */
+static int open_socket(const char *host, const char *port, struct addrinfo **res)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, res);
+    if (rc != 0)
+        die_msg("getaddrinfo %s %s: %s", host, port, gai_strerror(rc));
+    int fd = socket((*res)->ai_family, (*res)->ai_socktype, (*res)->ai_protocol);
+    if (fd == -1)
+        die("socket");
+    return fd;
+}
+
+static int try_recv(const char *host, const char *port, long ms)
+{
+    struct addrinfo *res;
+    int fd = open_socket(host, port, &res);
+    char where[ADDRESS_TEXT_MAX];
+    format_address(res->ai_addr, where, sizeof where);
+    if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+        die("connect");
+    freeaddrinfo(res);
+    printf("connected to %s\n", where);
+
+    if (set_receive_timeout(fd, ms) == -1)
+        die("setsockopt SO_RCVTIMEO");
+    printf("SO_RCVTIMEO set to %ld ms%s\n", ms, ms == 0 ? " (0: no timeout, recv may wait forever)" : "");
+
+    char buf[512];
+    long start = now_ms();
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    long took = now_ms() - start;
+    if (n == -1) {
+        // With a receive timeout, "nothing came" is EAGAIN / EWOULDBLOCK
+        // (the same number on Linux), exactly as for a non-blocking socket.
+        printf("recv gave up after %ld ms\n", took);
+        die("recv");
+    }
+    if (n == 0)
+        printf("the peer closed the connection after %ld ms\n", took);
+    else
+        printf("received %zd bytes after %ld ms\n", n, took);
+    if (close(fd) == -1)
+        die("close");
+    return 0;
+}
+
+static int try_connect(const char *host, const char *port, long ms)
+{
+    struct addrinfo *res;
+    int fd = open_socket(host, port, &res);
+    char where[ADDRESS_TEXT_MAX];
+    format_address(res->ai_addr, where, sizeof where);
+
+    long start = now_ms();
+    int rc = connect_with_deadline(fd, res->ai_addr, res->ai_addrlen, ms);
+    long took = now_ms() - start;
+    freeaddrinfo(res);
+    if (rc == -1) {
+        printf("connect to %s failed after %ld ms\n", where, took);
+        die("connect");
+    }
+    printf("connected to %s after %ld ms\n", where, took);
+    if (close(fd) == -1)
+        die("close");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "%s\n", USAGE);
+        return 1;
+    }
+    const char *why;
+    uint16_t port;
+    long ms;
+    if (parse_port(argv[3], &port, &why) == -1) {
+        fprintf(stderr, "timeouts: port %s: %s\n%s\n", argv[3], why, USAGE);
+        return 1;
+    }
+    if (parse_long(argv[4], 0, MAX_MS, &ms, &why) == -1) {
+        fprintf(stderr, "timeouts: MS %s: %s\n%s\n", argv[4], why, USAGE);
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    if (strcmp(argv[1], "recv") == 0)
+        return try_recv(argv[2], argv[3], ms);
+    if (strcmp(argv[1], "connect") == 0)
+        return try_connect(argv[2], argv[3], ms);
+    fprintf(stderr, "%s\n", USAGE);
+    return 1;
+}
