@@ -1,0 +1,225 @@
+/*
+ * recv.c - lesson 10: a byte stream has no message boundaries.
+ *
+ * A server that reads each client until the client closes its side, printing
+ * the size (and the start) of every chunk recv(2) returns, then the total.
+ * Two sends by the client can come out of one recv, and one send can take
+ * several; only the total is sure. recv returning 0 is the client's orderly
+ * close (its FIN). At the end the server tells the client what it counted
+ * and closes. Clients are served one after another until Ctrl-C or SIGTERM.
+ *
+ * usage: recv [-d MS] [-s SIZE] [-r RCVBUF] [ADDRESS [PORT]]
+ *   -d MS     wait MS ms after accepting, before the first recv, so that
+ *             everything the client sends meanwhile queues up in the kernel
+ *   -s SIZE   ask recv for at most SIZE bytes at a time (default 1024)
+ *   -r RCVBUF set SO_RCVBUF (the kernel's receive buffer) for the connections
+ *   ADDRESS   a numeric IPv4 or IPv6 address (default 127.0.0.1)
+ *   PORT      default 9999; 0 lets the kernel choose
+ *
+ * Partner: `nc -N 127.0.0.1 9999`, `telnet 127.0.0.1 9999`; the tests use
+ * tests/tools/peer.c and tests/tools/recv-pieces.c.
+ *
+ * Read: recv(2) (MSG_PEEK, MSG_WAITALL), tcp(7), socket(7) (SO_RCVBUF,
+ *       SO_RCVLOWAT), shutdown(2)
+ */
+#include "report.h"
+#include "args.h"
+#include "net.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define USAGE "usage: recv [-d MS] [-s SIZE] [-r RCVBUF] [ADDRESS [PORT]]"
+#define SHOW_MAX 24     /* bytes of each chunk shown */
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+_Noreturn static void usage_error(const char *what, const char *text, const char *why)
+{
+    if (what != NULL)
+        fprintf(stderr, "recv: %s %s: %s\n", what, text, why);
+    fprintf(stderr, "%s\n", USAGE);
+    exit(1);
+}
+
+/* Print up to SHOW_MAX bytes of buf in quotes, with \n, \r, \t and \xHH for
+ * what a terminal would not show, and "..." if there is more. */
+static void show_bytes(const char *buf, size_t len)
+{
+    putchar('"');
+    for (size_t i = 0; i < len && i < SHOW_MAX; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '\n') fputs("\\n", stdout);
+        else if (c == '\r') fputs("\\r", stdout);
+        else if (c == '\t') fputs("\\t", stdout);
+        else if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (isprint(c)) putchar(c);
+        else printf("\\x%02x", c);
+    }
+    putchar('"');
+    if (len > SHOW_MAX)
+        fputs("...", stdout);
+}
+
+/* Read one client until it closes, report, answer with the count, close. */
+static void serve(long client, int conn, char *buf, size_t size, long delay_ms)
+{
+    char peer[ADDRESS_TEXT_MAX];
+    if (peer_address(conn, peer, sizeof peer) == -1)
+        snprintf(peer, sizeof peer, "(unknown)");
+    printf("client %ld: %s connected\n", client, peer);
+    if (delay_ms > 0) {
+        printf("client %ld: waiting %ld ms before the first recv\n", client, delay_ms);
+        poll(NULL, 0, (int)delay_ms);       /* a sleep a signal can cut short */
+    }
+
+    long chunks = 0;
+    size_t total = 0;
+    int closed = 0;
+    while (!stop_signal) {
+        //@todo receive up to size bytes into buf with recv(2), the count in n.
+        //@ //       If a signal interrupted it (EINTR), try again.
+        //@ ssize_t n = -1;
+        //@ (void)size;
+        //@ errno = ENOSYS;
+        //@begin
+        // recv blocks until at least one byte is there, then returns what is
+        // queued, up to size: one byte or many sends' worth, no matter how
+        // the client wrote them.
+        ssize_t n = recv(conn, buf, size, 0);
+        if (n == -1 && errno == EINTR)
+            continue;               /* the loop condition checks stop_signal */
+        //@end
+        if (n == -1) {
+            // ECONNRESET: the client reset the connection (RST). It ends
+            // this client, not the server.
+            char call[64];
+            snprintf(call, sizeof call, "client %ld: recv", client);
+            warn_errno(call);
+            break;
+        }
+        //@todo recv returning 0 means the client closed its side (end of
+        //@ //       stream): say so (set closed to 1) and leave the loop.
+        //@ if (n == 0) { errno = ENOSYS; break; }
+        //@begin
+        // 0 is not an error and not an empty message: TCP carries no empty
+        // messages. It means the client sent its FIN; nothing more will come.
+        if (n == 0) {
+            closed = 1;
+            break;
+        }
+        //@end
+        chunks++;
+        total += (size_t)n;
+        printf("client %ld: chunk %ld: %zd bytes ", client, chunks, n);
+        show_bytes(buf, (size_t)n);
+        putchar('\n');
+    }
+
+    if (closed)
+        printf("client %ld: recv returned 0: the client closed its side (orderly shutdown)\n", client);
+    printf("client %ld: %zu bytes in %ld chunks\n", client, total, chunks);
+    if (closed) {
+        // Our side is still open: we may answer after the client's FIN.
+        char reply[80];
+        int len = snprintf(reply, sizeof reply, "%zu bytes in %ld chunks\n", total, chunks);
+        if (send_all(conn, reply, (size_t)len) == -1)
+            warn_errno("send");
+    }
+    if (close(conn) == -1)
+        warn_errno("close");
+}
+
+int main(int argc, char **argv)
+{
+    long delay_ms = 0, size = 1024, rcvbuf = 0;
+    const char *host = "127.0.0.1", *why;
+    uint16_t port = 9999;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "d:s:r:h")) != -1) {
+        switch (opt) {
+        case 'd':
+            if (parse_long(optarg, 0, 60000, &delay_ms, &why) == -1)
+                usage_error("delay", optarg, why);
+            break;
+        case 's':
+            if (parse_long(optarg, 1, 1L << 24, &size, &why) == -1)
+                usage_error("size", optarg, why);
+            break;
+        case 'r':
+            if (parse_long(optarg, 1, INT_MAX, &rcvbuf, &why) == -1)
+                usage_error("rcvbuf", optarg, why);
+            break;
+        case 'h':
+            printf("%s\n", USAGE);
+            return 0;
+        default:
+            usage_error(NULL, NULL, NULL);
+        }
+    }
+    if (argc - optind > 2)
+        usage_error(NULL, NULL, NULL);
+    if (argc - optind >= 1)
+        host = argv[optind];
+    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1)
+        usage_error("port", argv[optind + 1], why);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    char *buf = malloc((size_t)size);
+    if (buf == NULL)
+        die("malloc");
+
+    /* No SA_RESTART: a signal must interrupt accept() and recv(), so we can stop. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        die("sigaction");
+
+    /* Lesson 09's send_all (the reply) sends with MSG_NOSIGNAL: no SIGPIPE. */
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    const char *failed = "tcp_listen";
+    int listener = tcp_listen(host, port_text, 5, &failed);
+    if (listener == -1)
+        die(failed);
+    // Set on the listener, SO_RCVBUF is inherited by every accepted socket,
+    // and is in place before the handshake fixes the window scale (tcp(7)).
+    if (rcvbuf > 0) {
+        int value = (int)rcvbuf;
+        if (setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &value, sizeof value) == -1)
+            die("setsockopt SO_RCVBUF");
+    }
+    if (announce_listening(listener) == -1)
+        die("getsockname");
+
+    long clients = 0;
+    while (!stop_signal) {
+        int conn = accept(listener, NULL, NULL);
+        if (conn == -1) {
+            if (errno != EINTR)
+                warn_errno("accept");
+            continue;
+        }
+        serve(++clients, conn, buf, (size_t)size, delay_ms);
+    }
+
+    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    free(buf);
+    if (close(listener) == -1)
+        die("close");
+    return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * lines-server.c - lesson 14: a line protocol over stdio streams.
+ *
+ * For each client, one after another: read lines with fgets(3) from one
+ * stream, and answer each on the other stream with fprintf(3) and fflush(3).
+ * The protocol has one rule: every line is answered by its length in bytes
+ * and its text in upper case.
+ *     hello        ->  5 HELLO
+ *     Two words    ->  9 TWO WORDS
+ * A line may end in "\n" or "\r\n" (telnet); neither counts in the length.
+ * A line longer than MAX_LINE bytes is answered "error: line longer than 1000
+ * bytes" and skipped. The client ends the session by closing.
+ *
+ * usage: lines-server [HOST [PORT]]    defaults 127.0.0.1 9999
+ *
+ * Partner: telnet 127.0.0.1 9999, or nc -C 127.0.0.1 9999.
+ * The source course's Example 1 on the same streams: hello-server.c.
+ *
+ * Read: fgets(3), fprintf(3), fflush(3), ferror(3), fclose(3), fdopen(3),
+ *       toupper(3)
+ */
+#include "streams.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LINE 1000
+
+/* "hello\r\n" -> "HELLO", its length in *len. */
+static void upper_case(char *line, size_t *len)
+{
+    *len = strcspn(line, "\r\n");
+    line[*len] = '\0';
+    for (size_t i = 0; i < *len; i++)
+        line[i] = (char)toupper((unsigned char)line[i]);
+}
+
+/* Read and drop the rest of an over-long line, up to and including its '\n'. */
+static void skip_rest_of_line(FILE *in)
+{
+    int c;
+    while ((c = getc(in)) != EOF && c != '\n')
+        ;
+}
+
+static void serve(int conn, const char *peer)
+{
+    FILE *in, *out;
+    if (open_streams(conn, &in, &out) == -1) {
+        warn_errno("open_streams");
+        return;
+    }
+
+    // Room for MAX_LINE bytes, "\r\n" and the NUL that fgets adds.
+    char line[MAX_LINE + 3];
+    unsigned long answered = 0;
+    while (!stop_signal) {
+        //@todo read one line from `in` into line with fgets(3); NULL means the client
+        //@todo closed (feof) or a read failed (ferror): leave the loop either way.
+        //@ break;
+        //@begin
+        if (fgets(line, sizeof line, in) == NULL)
+            break;
+        //@end
+        int written;
+        if (strchr(line, '\n') == NULL && !feof(in)) {
+            // fgets stopped because the buffer is full, not at a line's end.
+            skip_rest_of_line(in);
+            written = fprintf(out, "error: line longer than %d bytes\n", MAX_LINE);
+        } else {
+            size_t len;
+            upper_case(line, &len);
+            //@todo answer "LENGTH TEXT\n" on `out` with fprintf(3), keeping its result in
+            //@todo written (negative on error).
+            //@ written = -1;
+            //@ errno = ENOSYS;
+            //@begin
+            written = fprintf(out, "%zu %s\n", len, line);
+            //@end
+        }
+        //@todo send the answer now with fflush(3): a full buffer or fclose would send it
+        //@todo too, but the client is waiting for it. A failure ends this connection.
+        //@begin
+        if (written >= 0 && fflush(out) == EOF)
+            written = -1;
+        //@end
+        if (written < 0) {
+            warn_errno("fprintf/fflush");   // EPIPE, ECONNRESET: the client has gone
+            break;
+        }
+        answered++;
+    }
+    if (ferror(in) && !stop_signal)
+        warn_errno("fgets");
+
+    // Each stream closed exactly once; fclose closes its fd, so no close(conn).
+    if (fclose(out) == EOF)
+        warn_errno("fclose");
+    if (fclose(in) == EOF)
+        warn_errno("fclose");
+    printf("closed %s after %lu lines\n", peer, answered);
+}
+
+int main(int argc, char **argv)
+{
+    return run_server(argc, argv, "lines-server", serve);
+}

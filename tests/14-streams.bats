@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# Lesson 14 - streams: stdio over a socket (fdopen, fgets, fprintf, fflush).
+# hello-server is the source course's Example 1: read 5 bytes, answer
+# "Hello Client!", close. lines-server answers each line with its length and
+# its text in upper case, on a second stream over the same connection.
+
+bats_require_minimum_version 1.7.0
+load helpers/common
+
+# start_server is called as `start_server ... || return 1`: its first look at
+# the server's output runs grep before the server has printed anything, and
+# under bats' errexit that failing grep would end the test; in an || list it
+# does not. (Reported to the lead; lesson 05 does the same.)
+
+# --- hello-server -------------------------------------------------------------
+
+@test "hello-server reads 5 bytes and answers Hello Client!, then closes" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    peer -d '12345678' 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "The reply" "Hello Client!" "$output"
+    wait_for_output '^read 5 bytes from 127\.0\.0\.1:[0-9]+: 12345$'
+}
+
+@test "hello-server does not answer before it has 5 bytes" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    # 4 bytes, then silence: no reply may come (peer gives up after 700 ms).
+    peer -d '1234' -q 700 127.0.0.1 "$PORT"
+    expect_status 3
+    expect_equal "What came back" "" "$output"
+}
+
+@test "hello-server answers once the fifth byte arrives in a later piece" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A '12'
+    sleep 0.3
+    client_send A '345'
+    # The reply has no newline: read everything until the server closes.
+    reply=''
+    IFS= read -r -d '' -t 5 -u "$(client_fd A)" reply || true
+    client_close A
+    expect_equal "The reply" "Hello Client!" "$reply"
+}
+
+@test "hello-server gives no answer to a client that closes after 3 bytes, and goes on" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    peer -H -d 'abc' 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "What came back" "" "$output"
+    wait_for_output 'sent 3 bytes, then closed: no answer'
+    peer -d '12345' 127.0.0.1 "$PORT"
+    expect_equal "The next client's reply" "Hello Client!" "$output"
+}
+
+@test "hello-server serves clients one after another and keeps no fd of theirs" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    peer -d '11111' 127.0.0.1 "$PORT"
+    wait_for_output '^closed '
+    before=$(open_fds "$SERVER_PID")
+    for i in 1 2 3; do
+        peer -d "$i$i$i$i$i" 127.0.0.1 "$PORT"
+        expect_equal "Reply $i" "Hello Client!" "$output"
+    done
+    wait_for_output "^read 5 bytes from .*: 33333$"
+    sleep 0.2
+    after=$(open_fds "$SERVER_PID")
+    [ "$after" -eq "$before" ] || fail "the server had $before fds open after one client, $after after four: it leaks an fd per client"
+}
+
+@test "hello-server stops cleanly on SIGTERM" {
+    start_server hello-server 127.0.0.1 0 || return 1
+    stop_server TERM
+    expect_equal "Exit status" 0 "$SERVER_STATUS"
+}
+
+# --- lines-server -------------------------------------------------------------
+
+@test "lines-server answers a line with its length and its text in upper case" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'hello\n'
+    client_expect A '.'
+    expect_equal "The answer to hello" "5 HELLO" "$REPLY"
+}
+
+@test "lines-server answers each line while the connection stays open (it flushes)" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'one\n'
+    client_expect A '.' 3
+    expect_equal "Answer 1" "3 ONE" "$REPLY"
+    client_send A 'Two words\n'
+    client_expect A '.' 3
+    expect_equal "Answer 2" "9 TWO WORDS" "$REPLY"
+    client_send A 'x\n'
+    client_expect A '.' 3
+    expect_equal "Answer 3" "1 X" "$REPLY"
+}
+
+@test "lines-server answers several lines sent at once, in order, line by line" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'a\nbb\nccc\n'
+    client_expect A '.'; expect_equal "Answer 1" "1 A" "$REPLY"
+    client_expect A '.'; expect_equal "Answer 2" "2 BB" "$REPLY"
+    client_expect A '.'; expect_equal "Answer 3" "3 CCC" "$REPLY"
+}
+
+@test "lines-server does not count a telnet line end (\\r\\n) in the length" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'telnet\r\n'
+    client_expect A '.'
+    expect_equal "The answer" "6 TELNET" "$REPLY"
+}
+
+@test "lines-server answers a line longer than 1000 bytes with an error and goes on" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    long=$(printf 'y%.0s' $(seq 1500))
+    client_open A
+    client_send A "$long\\nafter\\n"
+    client_expect A '.'
+    expect_equal "The answer to 1500 bytes" "error: line longer than 1000 bytes" "$REPLY"
+    client_expect A '.'
+    expect_equal "The next answer" "5 AFTER" "$REPLY"
+}
+
+@test "lines-server answers a last line without a newline when the client half-closes" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    peer -H -d 'last' 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "The reply" $'4 LAST' "$output"
+}
+
+@test "lines-server serves clients one after another" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'first\n'
+    client_expect A '^5 FIRST$'
+    client_close A
+    client_open B
+    client_send B 'second\n'
+    client_expect B '^6 SECOND$'
+    client_close B
+    wait_for_output 'closed .* after 1 lines'
+}
+
+@test "lines-server closes each client's fds once the client leaves" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    before=$(open_fds "$SERVER_PID")
+    for i in 1 2 3; do
+        peer -H -d "line $i\n" 127.0.0.1 "$PORT"
+        expect_equal "Reply $i" "6 LINE $i" "$output"
+    done
+    wait_for_output 'closed .* after 1 lines'
+    sleep 0.2
+    after=$(open_fds "$SERVER_PID")
+    [ "$after" -eq "$before" ] || fail "the server had $before fds open before any client, $after after three"
+}
+
+@test "lines-server survives a client that leaves without reading its answers" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    peer -R -d 'gone\n' 127.0.0.1 "$PORT"
+    peer -d 'still here\n' -u '\n' 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "The next client's reply" "10 STILL HERE" "$output"
+}
+
+@test "lines-server stops cleanly on SIGINT, even with a client connected" {
+    start_server lines-server 127.0.0.1 0 || return 1
+    client_open A
+    client_send A 'hi\n'
+    client_expect A '^2 HI$'
+    stop_server INT
+    expect_equal "Exit status" 0 "$SERVER_STATUS"
+    grep -q 'stopping on SIGINT' "$SERVER_OUT" || fail "it did not say it was stopping" "$(show_text "output:" "$(server_output)")"
+}
+
+@test "lines-server with a bad port gets the usage line and exit status 1" {
+    run_prog lines-server 127.0.0.1 70000
+    expect_status 1
+    expect_stderr_line '^usage: lines-server'
+}
+
+@test "hello-server with too many arguments gets the usage line and exit status 1" {
+    run_prog hello-server 127.0.0.1 9999 extra
+    expect_status 1
+    expect_stderr_line '^usage: hello-server'
+}
