@@ -1,0 +1,265 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154  # STARTED_PIDS, CLIENT_*, ADDR_* and PORT are set by the helpers, in each test's own subshell
+# Lesson 15 - chat-server: a group chat, one thread per client.
+# These tests speak only the chat protocol (docs/15-chat-server.md), so they
+# test lesson 17's poll() server as well: tests/17-chat-poll.bats is a link to
+# this file, and the helpers take the program from the lesson folder named by
+# the test file's name. Clients are pure-bash /dev/tcp line clients (like nc
+# or telnet would be) and the peer tool, for bytes bash cannot send.
+
+bats_require_minimum_version 1.7.0
+load helpers/common
+
+# The log's timestamp, "[2026-11-24 10:15:02] ".
+STAMP='^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\] '
+
+# start_chat ARGS...: start the chat server. (Called inside "||" so that
+# bash's errexit cannot cut start_server's polling loop short while the
+# server has not yet printed its "listening on" line.)
+start_chat() {
+    start_server chat-server "$@" || return 1
+}
+
+# join NAME...: connect each client and wait for its welcome line; the
+# server's address for it ("127.0.0.1:PORT") goes into ADDR_NAME.
+join() {
+    local name
+    for name in "$@"; do
+        client_open "$name" || return 1
+        client_expect "$name" '^\* welcome 127\.0\.0\.1:[0-9]+; commands: /nick NAME, /who, /quit$' || return 1
+        local addr=${REPLY#\* welcome }
+        printf -v "ADDR_$name" '%s' "${addr%%;*}"
+    done
+}
+
+# seen NAME: every line client NAME has read so far.
+seen() {
+    local var="CLIENT_${1}_SEEN"
+    printf '%s' "${!var}"
+}
+
+# three_in_the_room: a server and clients a, b and c, each welcomed; a and b
+# have seen everyone after them join, so the room is complete for all.
+three_in_the_room() {
+    start_chat -m 5 127.0.0.1 0
+    join a b c
+    client_expect a "^\\* $ADDR_c joined\$"
+    client_expect b "^\\* $ADDR_c joined\$"
+}
+
+@test "a line from one client reaches the two others, prefixed with its sender, and not the sender" {
+    three_in_the_room
+    client_send a 'hello room\n'
+    client_expect b "^$ADDR_a: hello room\$"
+    client_expect c "^$ADDR_a: hello room\$"
+    # Had the server echoed a's line back, a would read it before c's reply.
+    client_send c 'hi a\n'
+    client_expect a "^$ADDR_c: hi a\$"
+    expect_no_line 'hello room' "$(seen a)"
+}
+
+@test "everyone else is told when a client joins and when it leaves, and the server logs both" {
+    three_in_the_room
+    expect_line "^\\* $ADDR_b joined\$" "$(seen a)"
+    expect_no_line 'joined' "$(seen c)"
+    client_close b
+    client_expect a "^\\* $ADDR_b left\$"
+    client_expect c "^\\* $ADDR_b left\$"
+    wait_for_output "${STAMP}leave $ADDR_b \\(closed\\) \\(2 online\\)\$"
+    expect_line "${STAMP}join $ADDR_c \\(3 online\\)\$" "$(server_output)"
+}
+
+@test "/nick renames a client: it is told, the others are told, and its lines carry the new name" {
+    three_in_the_room
+    client_send a '/nick alice\n'
+    client_expect a '^\* you are now alice$'
+    client_expect b "^\\* $ADDR_a is now alice\$"
+    client_send a 'it is me\n'
+    client_expect c '^alice: it is me$'
+    wait_for_output "${STAMP}nick $ADDR_a -> alice\$"
+}
+
+@test "a name that is taken or not 1-20 of A-Z a-z 0-9 _ - is refused" {
+    three_in_the_room
+    client_send a '/nick alice\n'
+    client_expect a '^\* you are now alice$'
+    client_send b '/nick alice\n'
+    client_expect b '^\* name alice is taken$'
+    client_send b '/nick bad name!\n'
+    client_expect b '^\* invalid name \(1-20 of A-Z a-z 0-9 _ -\)$'
+    client_send b '/nick abcdefghijklmnopqrstu\n'
+    client_expect b '^\* invalid name '
+    # b kept its address as its name.
+    client_send b 'still me\n'
+    client_expect c "^$ADDR_b: still me\$"
+}
+
+@test "/who lists everyone online, in join order, to the asker only" {
+    three_in_the_room
+    client_send b '/nick bob\n'
+    client_expect b '^\* you are now bob$'
+    client_send c '/who\n'
+    client_expect c "^\\* online \\(3\\): $ADDR_a, bob, $ADDR_c\$"
+    client_send a 'marker\n'
+    client_expect b ": marker\$"
+    expect_no_line '^\* online' "$(seen b)"
+}
+
+@test "/quit says bye, closes the connection, and the others are told" {
+    three_in_the_room
+    client_send a '/quit\n'
+    client_expect a '^\* bye$'
+    client_expect_closed a
+    client_expect b "^\\* $ADDR_a left\$"
+    wait_for_output "${STAMP}leave $ADDR_a \\(quit\\) \\(2 online\\)\$"
+}
+
+@test "an unknown command gets the list of commands and is not sent to anyone" {
+    three_in_the_room
+    client_send a '/dance now\n'
+    client_expect a '^\* unknown command; commands: /nick NAME, /who, /quit$'
+    client_send a 'after\n'
+    client_expect b ": after\$"
+    expect_no_line 'dance' "$(seen b)"
+}
+
+@test "telnet's CRLF line ends work: the \\r is neither part of a name nor passed on" {
+    start_chat -m 5 127.0.0.1 0
+    join a
+    "$(tool peer)" -u 'tele: hi there\n' -q 8000 -T 10000 127.0.0.1 "$PORT" \
+        >"$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
+    STARTED_PIDS+=($!)
+    client_expect a ' joined$'
+    client_send a '/nick tele\r\n'
+    client_expect a '^\* you are now tele$'
+    client_send a 'hi there\r\n'
+    wait_for_output '^tele: hi there$' 10 "$BATS_TEST_TMPDIR/b.out"
+    [ "$(grep -c $'\r' "$BATS_TEST_TMPDIR/b.out")" -eq 0 ] ||
+        fail "A \\r reached the other client." "$(show_text "It received:" "$(cat "$BATS_TEST_TMPDIR/b.out")")"
+}
+
+@test "a line of exactly 1000 bytes is delivered whole; 1001 bytes is dropped and the sender told" {
+    three_in_the_room
+    local long
+    long=$(printf 'y%.0s' $(seq 1 1000))
+    client_send a "$long\\n"
+    client_expect b "^$ADDR_a: $long\$"
+    client_send a "${long}z\\n"
+    client_expect a '^\* line too long \(max 1000 bytes\), dropped$'
+    client_send a 'short\n'
+    client_expect b "^$ADDR_a: short\$"
+    expect_no_line 'z$' "$(seen b)"
+}
+
+@test "a 100 KB line without a newline is dropped whole and does not corrupt the next message" {
+    three_in_the_room
+    head -c 102400 /dev/zero | tr '\0' 'x' >&"$(client_fd a)"
+    client_expect a '^\* line too long \(max 1000 bytes\), dropped$'
+    client_send a '\nnext message\n'
+    client_expect b "^$ADDR_a: next message\$"
+    client_expect c "^$ADDR_a: next message\$"
+    expect_no_line 'xxx' "$(seen b)"
+    kill -0 "$SERVER_PID" || fail "The server died."
+}
+
+@test "ANSI escapes, NUL and DEL arrive as ?, while TAB and UTF-8 pass" {
+    three_in_the_room
+    peer -d 'ctl \x1b[31mred\0x\x7f\tend \xc3\xa9\n' -w 200 -W 300 -q 500 127.0.0.1 "$PORT"
+    client_expect b $'^127\\.0\\.0\\.1:[0-9]+: ctl \\?\\[31mred\\?x\\?\tend \xc3\xa9$'
+    expect_no_line $'\x1b' "$(seen b)"
+}
+
+@test "a client killed in the middle of a line is removed, its half line is dropped, and the others keep chatting" {
+    three_in_the_room
+    peer -P -d 'half a li' -w 200 -R 127.0.0.1 "$PORT"
+    local port
+    port=$(sed -nE 's/^peer: local port ([0-9]+)$/\1/p' <<<"$stderr")
+    client_expect b "^\\* 127\\.0\\.0\\.1:$port left\$"
+    wait_for_output "${STAMP}leave 127\\.0\\.0\\.1:$port \\((reset|closed)\\) \\(3 online\\)\$"
+    client_send a 'still here\n'
+    client_expect c "^$ADDR_a: still here\$"
+    expect_no_line 'half a li' "$(seen b)"
+}
+
+@test "a client that never reads cannot stall the room, and is disconnected as too slow" {
+    start_chat -m 5 127.0.0.1 0
+    local dir=$BATS_TEST_TMPDIR
+    # The slow one: a small receive buffer, and it does not read for 40 s.
+    "$(tool peer)" -P -B 4096 -W 40000 -T 45000 -d '' 127.0.0.1 "$PORT" \
+        >"$dir/slow.out" 2>"$dir/slow.err" 3>&- &
+    STARTED_PIDS+=($!)
+    wait_for_output ' \(1 online\)$'
+    slow_port=$(sed -nE 's/^peer: local port ([0-9]+)$/\1/p' "$dir/slow.err")
+    "$(tool peer)" -u ': the end\n' -q 20000 -T 30000 127.0.0.1 "$PORT" \
+        >"$dir/reader.out" 2>&1 3>&- &
+    STARTED_PIDS+=($!)
+    wait_for_output ' \(2 online\)$'
+    join a
+    # 6,000 lines of 950 bytes, 5.7 MB: more than the kernel's buffers hold
+    # for the slow client (the send buffer grows on its own up to tcp_wmem's
+    # 4 MB, tcp(7)), in 300 slices of 19 kB, paced so that a reader keeps up.
+    local pad i start=$SECONDS
+    pad=$(printf '%0940d' 0)
+    for i in $(seq 1 20); do printf 'line %d %s\n' "$i" "$pad"; done >"$dir/slice.txt"
+    for _ in $(seq 1 300); do
+        cat "$dir/slice.txt" >&"$(client_fd a)"
+        sleep 0.02
+    done
+    client_send a 'the end\n'
+    wait_for_output ': the end$' 20 "$dir/reader.out" ||
+        fail "$(show_text "The server's log:" "$(server_output)")"
+    [ $((SECONDS - start)) -lt 30 ] || fail "The room took $((SECONDS - start)) s: it waited for the slow client."
+    expect_equal "lines the reader got" 6001 "$(grep -cE ': (line [0-9]+ 0+|the end)$' "$dir/reader.out")"
+    wait_for_output "${STAMP}leave 127\\.0\\.0\\.1:$slow_port \\(too slow\\)" 20
+    client_expect a "^\\* 127\\.0\\.0\\.1:$slow_port left\$" 10
+}
+
+@test "past the client limit (-m), one more client is told the server is full, closed, and never announced" {
+    start_chat -m 2 127.0.0.1 0
+    join a b
+    client_open c
+    client_expect c '^\* server full \(2 clients\), try again later$'
+    client_expect_closed c
+    wait_for_output "${STAMP}refused 127\\.0\\.0\\.1:[0-9]+: server full \\(2 clients\\)\$"
+    client_send b 'room ok\n'
+    client_expect a ": room ok\$"
+    expect_no_line 'joined' "$(seen a | grep -v "$ADDR_b")"
+    # A seat that frees up can be taken again.
+    client_close b
+    wait_for_output ' \(1 online\)$'
+    join d
+}
+
+@test "SIGTERM tells every client, closes every connection and exits with status 0" {
+    three_in_the_room
+    stop_server TERM
+    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS"
+    local name
+    for name in a b c; do
+        client_expect "$name" '^\* server shutting down$'
+        client_expect_closed "$name"
+    done
+    expect_line "${STAMP}shutting down \\(signal SIGTERM\\), 3 clients\$" "$(server_output)"
+}
+
+@test "1,000 joins and leaves (closed, reset, /quit) leave the server's fd count where it started" {
+    start_chat -m 5 127.0.0.1 0
+    before=$(open_fds "$SERVER_PID")
+    run_tool --timeout 30 chat-churn -n 1000 -T 25000 127.0.0.1 "$PORT"
+    expect_line '^cycles 1000 of 1000$'
+    local deadline=$((SECONDS + 10)) now
+    while now=$(open_fds "$SERVER_PID") && [ "$now" -ne "$before" ] && [ "$SECONDS" -le "$deadline" ]; do
+        sleep 0.1
+    done
+    expect_equal "the server's open fds after 1,000 clients came and went" "$before" "$now"
+    # And the room is empty and works.
+    join z
+    client_send z '/who\n'
+    client_expect z "^\\* online \\(1\\): $ADDR_z\$"
+}
+
+@test "a bad -m is refused with the usage line and exit status 1" {
+    run_prog chat-server -m zero 127.0.0.1 0
+    expect_status 1
+    expect_stderr_line '^usage: chat-server '
+}

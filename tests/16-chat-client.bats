@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154  # STARTED_PIDS, CLIENT_*, ADDR_* and PORT are set by the helpers, in each test's own subshell
+# Lesson 16 - chat-client: a client that reads the keyboard and the server at once.
+# The client talks to lesson 15's chat server (from the same build: do lesson
+# 15 first), and a pure-bash line client sits in the room as the other user.
+# Its "keyboard" is a pipe or a FIFO the test writes to.
+
+bats_require_minimum_version 1.7.0
+load helpers/common
+
+# chat_server ARGS...: start lesson 15's chat-server. (Inside "||", so bash's
+# errexit cannot cut start_server's wait for "listening on" short.)
+chat_server() {
+    # shellcheck disable=SC2034  # read by prog, inside start_server
+    local LESSON_DIR=15-chat-server
+    start_server chat-server "$@" || return 1
+}
+
+# start_client: run chat-client in the background, its stdin a FIFO that the
+# test writes to with `type TEXT`; output in $OUT and $ERR.
+start_client() {
+    local fifo="$BATS_TEST_TMPDIR/keyboard" path
+    path=$(prog chat-client) || return 1
+    OUT="$BATS_TEST_TMPDIR/client.out" ERR="$BATS_TEST_TMPDIR/client.err"
+    mkfifo "$fifo"
+    "$path" 127.0.0.1 "$PORT" <"$fifo" >"$OUT" 2>"$ERR" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    CLIENT_PID=$!
+    STARTED_PIDS+=("$CLIENT_PID")
+    exec {KEYBOARD}>"$fifo"
+}
+
+type() {
+    # shellcheck disable=SC2059  # a printf format on purpose
+    printf "$1" >&"$KEYBOARD"
+}
+
+# client_exits [SECONDS]: wait for the background client to exit; sets $status.
+client_exits() {
+    local deadline=$((SECONDS + ${1:-5}))
+    while kill -0 "$CLIENT_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
+        sleep 0.05
+    done
+    if kill -0 "$CLIENT_PID" 2>/dev/null; then
+        fail "The client did not exit within ${1:-5}s." \
+             "$(show_text "Its output:" "$(cat "$OUT")")" "$(show_text "Its error output:" "$(cat "$ERR")")"
+        return 1
+    fi
+    status=0
+    wait "$CLIENT_PID" || status=$?
+    check_ended_well "$status" "chat-client" "${1:-5}" "$(cat "$OUT")" "$(cat "$ERR")"
+}
+
+# other: a bash client "o" in the room, welcomed.
+other() {
+    client_open o
+    client_expect o '^\* welcome '
+}
+
+@test "with piped input, each line reaches the room, the server's replies are printed, and it exits 0" {
+    chat_server -m 5 127.0.0.1 0
+    other
+    printf '/nick bob\nhello from a pipe\n' >"$BATS_TEST_TMPDIR/in.txt"
+    run_prog --stdin "$BATS_TEST_TMPDIR/in.txt" chat-client 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_line '^\* welcome 127\.0\.0\.1:[0-9]+; commands: '
+    expect_line '^\* you are now bob$'
+    client_expect o '^bob: hello from a pipe$'
+}
+
+@test "end of input sends /quit: the server says bye and the others see the client leave" {
+    chat_server -m 5 127.0.0.1 0
+    other
+    printf '/nick carol\n' >"$BATS_TEST_TMPDIR/in.txt"
+    run_prog --stdin "$BATS_TEST_TMPDIR/in.txt" chat-client 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_line '^\* bye$'
+    client_expect o '^\* carol left$'
+    wait_for_output ' leave carol \(quit\) '
+}
+
+@test "typing quit leaves with status 0, and what follows it is never sent" {
+    chat_server -m 5 127.0.0.1 0
+    other
+    printf 'before\nquit\nafter\n' >"$BATS_TEST_TMPDIR/in.txt"
+    run_prog --stdin "$BATS_TEST_TMPDIR/in.txt" chat-client 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_line '^\* bye$'
+    client_expect o ': before$'
+    client_expect o ' left$'
+    expect_no_line 'after' "$CLIENT_o_SEEN"
+}
+
+@test "lines from the room are printed while the keyboard is silent" {
+    chat_server -m 5 127.0.0.1 0
+    other
+    start_client
+    client_expect o ' joined$'
+    client_send o 'are you there\n'
+    wait_for_output ': are you there$' 5 "$OUT"
+    type 'yes\n'
+    client_expect o ': yes$'
+    type '/quit\n'
+    client_exits 5
+    expect_status 0
+}
+
+@test "when the server goes away, the client says so on stderr and exits 1" {
+    chat_server -m 5 127.0.0.1 0
+    start_client
+    wait_for_output '^\* welcome ' 5 "$OUT"
+    stop_server TERM
+    client_exits 5
+    expect_status 1
+    expect_line '^\* server shutting down$' "$(cat "$OUT")"
+    expect_line '^\* connection closed by server$' "$(cat "$ERR")"
+}
+
+@test "a refused connection is reported with its errno name and exit status 1" {
+    chat_server -m 5 127.0.0.1 0
+    local port=$PORT
+    stop_server TERM
+    run_prog chat-client 127.0.0.1 "$port"
+    expect_status 1
+    expect_stderr_line 'ECONNREFUSED'
+}
+
+@test "a bad port gets the usage line and exit status 1" {
+    run_prog chat-client 127.0.0.1 99999
+    expect_status 1
+    expect_stderr_line '^usage: chat-client '
+}
