@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031  # STARTED_PIDS lives in each test's own subshell
+# Lesson 17 - chat-poll: what only the one-thread poll() server promises.
+# The chat protocol itself is tested by tests/17-chat-poll.bats (a link to
+# lesson 15's tests: both servers speak it identically). These tests are about
+# the event loop: hundreds of clients at once, running out of descriptors,
+# and a client that never reads. They check behaviour, never timing.
+
+bats_require_minimum_version 1.7.0
+load helpers/common
+# The helpers name the lesson folder after the test file; this file's program
+# is lesson 17's chat-server all the same.
+# shellcheck disable=SC2034  # read by the helpers
+LESSON_DIR=17-chat-poll
+
+# FD_LIMIT: the fd limit for the EMFILE test; the server holds 7 fds of its
+# own (stdin, stdout, stderr, the self-pipe's two ends, the spare, the listener).
+FD_LIMIT=32
+
+# start_chat ARGS...: start_server for this lesson's chat-server. Called in an
+# `||` list, so that bash's errexit cannot end the test while start_server is
+# still polling for the "listening on" line (its first look can come before
+# the server has even opened its output file).
+start_chat() {
+    start_server chat-server "$@"
+}
+
+@test "the server raises its soft descriptor limit to the hard limit at start" {
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] && skip "the hard limit is unlimited here"
+    [ "$hard" -gt 256 ] || skip "the hard limit ($hard) is too low to see a change"
+    ulimit -Sn 256
+    start_chat 127.0.0.1 0 || return 1
+    [ -r "/proc/$SERVER_PID/limits" ] || fail "The server exited right after it started."
+    soft=$(awk '/^Max open files/ { print $4 }' "/proc/$SERVER_PID/limits")
+    expect_equal "the server's soft limit (Max open files in /proc/PID/limits)" "$hard" "$soft"
+}
+
+@test "a burst of 500 connects is all served and one line reaches all 499 others" {
+    start_chat 127.0.0.1 0 || return 1
+    run_tool --timeout 40 chat-poll-crowd -n 500 -T 30000 127.0.0.1 "$PORT"
+    expect_line '^connected 500 of 500$'
+    expect_line '^welcomed 500 of 500$'
+    expect_line '^received 499 of 499$'
+    wait_for_output 'join .* \(500 online\)$'
+    expect_no_line 'refused|too slow' "$(server_output)"
+}
+
+@test "out of descriptors (EMFILE), extra clients are refused and the server keeps serving" {
+    command -v prlimit >/dev/null || skip "prlimit(1) is missing"
+    start_chat 127.0.0.1 0 || return 1
+    # Lower the running server's limit, as if it had started with ulimit -n 32.
+    if ! prlimit --pid "$SERVER_PID" --nofile=$FD_LIMIT:$FD_LIMIT; then
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "The server exited right after it started."
+        skip "prlimit --pid is not permitted here"
+    fi
+    local i last=30
+    for i in $(seq 1 $last); do
+        client_open "c$i"
+    done
+    # The last one cannot get a descriptor: it is accepted on the spare one and refused.
+    client_expect "c$last" '^\* server full \([0-9]+ clients\), try again later$' 10
+    client_expect_closed "c$last"
+    wait_for_output 'refused 127\.0\.0\.1:[0-9]+: out of file descriptors \(EMFILE\)$'
+    # The room was not hurt: the first client still chats.
+    client_expect c1 '^\* welcome '
+    for i in $(seq 1 $last); do
+        client_close "c$i"
+    done
+    wait_for_output 'leave .* \(0 online\)$' 10
+    # And with descriptors free again, new clients are served as before.
+    client_open x
+    client_expect x '^\* welcome '
+    client_open y
+    client_expect y '^\* welcome '
+    client_send x 'still here\n'
+    client_expect y ': still here$'
+    kill -0 "$SERVER_PID" || fail "The server died."
+}
+
+@test "a client that never reads is dropped as too slow while the room goes on" {
+    start_chat -q 16384 127.0.0.1 0 || return 1
+    local dir=$BATS_TEST_TMPDIR
+    # The slow one: a tiny receive buffer, and it does not read for 20 s.
+    "$(tool peer)" -P -B 2048 -W 20000 -T 25000 -d '' 127.0.0.1 "$PORT" \
+        >"$dir/slow.out" 2>"$dir/slow.err" 3>&- &
+    STARTED_PIDS+=($!)
+    wait_for_output 'join .* \(1 online\)$'
+    wait_for_output '^peer: local port [0-9]+$' 5 "$dir/slow.err"
+    slow_port=$(sed -nE 's/^peer: local port ([0-9]+)$/\1/p' "$dir/slow.err")
+    # A reader that keeps up, until it sees the last line.
+    "$(tool peer)" -u ': the end\n' -q 20000 -T 30000 127.0.0.1 "$PORT" \
+        >"$dir/reader.out" 2>"$dir/reader.err" 3>&- &
+    STARTED_PIDS+=($!)
+    wait_for_output 'join .* \(2 online\)$'
+    # Chat at about 2 MB/s, slices of 200 lines, until the server gives up on
+    # the slow one (the kernel's buffers on loopback hide ~3 MB first). A reader
+    # that reads keeps up with that easily, even on a busy machine.
+    local pad i slices=0
+    pad=$(printf '%0900d' 0)
+    for i in $(seq 1 200); do printf 'line %d %s\n' "$i" "$pad"; done >"$dir/slice.txt"
+    client_open a
+    client_expect a '^\* welcome '
+    while [ "$slices" -lt 100 ] && ! grep -q 'too slow' "$SERVER_OUT"; do
+        cat "$dir/slice.txt" >&"$(client_fd a)"
+        slices=$((slices + 1))
+        sleep 0.1
+    done
+    client_send a 'the end\n'
+    wait_for_output "leave 127\\.0\\.0\\.1:$slow_port \\(too slow\\)" 10
+    wait_for_output ': the end$' 20 "$dir/reader.out"
+    expect_line "^\\* 127\\.0\\.0\\.1:$slow_port left$" "$(cat "$dir/reader.out")"
+    expect_equal "lines of chat the reader got" "$((slices * 200 + 1))" \
+        "$(grep -cE ': (line [0-9]+ 0+|the end)$' "$dir/reader.out")"
+    expect_no_line 'leave 127\.0\.0\.1:[0-9]+ \(too slow\)' "$(grep -v ":$slow_port " "$SERVER_OUT")"
+}
+
+@test "SIGTERM with 300 clients connected tells them all, closes them and exits 0" {
+    start_chat 127.0.0.1 0 || return 1
+    "$(tool chat-poll-crowd)" -S -n 300 -T 30000 127.0.0.1 "$PORT" \
+        >"$BATS_TEST_TMPDIR/crowd.out" 2>&1 3>&- &
+    crowd=$!
+    STARTED_PIDS+=("$crowd")
+    wait_for_output 'join .* \(300 online\)$' 20
+    wait_for_output '^received 299 of 299$' 20 "$BATS_TEST_TMPDIR/crowd.out" 2>/dev/null || true
+    stop_server TERM
+    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS"
+    expect_line '^\[[0-9 :-]+\] shutting down \(signal SIGTERM\), 300 clients$' "$(server_output)"
+    wait_for_output '^closed 300 of 300$' 20 "$BATS_TEST_TMPDIR/crowd.out"
+    expect_line '^told 300 of 300$' "$(cat "$BATS_TEST_TMPDIR/crowd.out")"
+}
