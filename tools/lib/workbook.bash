@@ -1,0 +1,132 @@
+# tools/lib/workbook.bash - what the student and instructor tools share:
+# the lesson list, where a copy's programs are built, running one lesson's tests.
+# Source it from a script in tools/ after setting nothing; it sets $top.
+# shellcheck shell=bash
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# lesson_names: every lesson the workbook has (one per solutions/NN-topic), in order.
+lesson_names() {
+    local d
+    for d in "$top"/solutions/[0-9][0-9]-*/; do
+        [ -d "$d" ] && basename "$d"
+    done
+}
+
+# lesson_name L: "05-nodelay" for 5, 05 or 05-nodelay; fails with a message if
+# there is no such lesson.
+lesson_name() {
+    local l=${1:-} n d
+    if [ -z "$l" ]; then
+        echo "Which lesson? Add L=NN, for example L=01." >&2
+        return 2
+    fi
+    n=${l%%-*}
+    case "$n" in
+        ''|*[!0-9]*) echo "L=$l is not a lesson number: use L=01 ... L=17." >&2; return 2 ;;
+    esac
+    n=$(printf '%02d' "$((10#$n))")
+    for d in "$top"/solutions/"$n"-*/; do
+        [ -d "$d" ] && { basename "$d"; return 0; }
+    done
+    echo "There is no lesson $n yet: README.md lists the lessons that exist." >&2
+    return 2
+}
+
+# lesson_tests NAME: the workbook's test files for lesson NAME (tests/NN-*.bats).
+lesson_tests() {
+    local f
+    for f in "$top"/tests/"${1%%-*}"-*.bats; do
+        [ -e "$f" ] && printf '%s\n' "$f"
+    done
+}
+
+# lesson_build_dir WORKBOOK BUILD: where the Makefile builds WORKBOOK's lessons/.
+lesson_build_dir() {
+    local wb build=$2
+    wb=$(cd "$1" && pwd)
+    if [ "$wb" = "$top" ]; then
+        printf '%s/lessons\n' "$build"
+    else
+        printf '%s/grade/%s\n' "$build" "$(basename "$wb")"
+    fi
+}
+
+# abs_path DIR: DIR made absolute (it need not exist yet).
+abs_path() {
+    case "$1" in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s/%s\n' "$PWD" "$1" ;;
+    esac
+}
+
+# build_lessons WORKBOOK BUILD [L] [LOG]: build WORKBOOK's lessons (all, or
+# lesson L) and the test tools with the workbook's Makefile; a lesson that does
+# not compile does not stop the others. Compiler messages go to LOG (default: stderr).
+# L is always passed, even empty, so an outer "make progress L=05" does not leak in.
+build_lessons() {
+    local wb=$1 build=$2 l=${3:-} log=${4:-/dev/stderr}
+    make -C "$top" --no-print-directory -s -k BUILD="$build" WORKBOOK="$wb" \
+        LESSON_BUILD="$(lesson_build_dir "$wb" "$build")" L="$l" lessons tools >>"$log" 2>&1 || true
+}
+
+# run_lesson_tests BIN TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests of
+# lesson NAME against the programs in BIN; TAP output into the file TAP, and a
+# JUnit report.xml into JUNIT_DIR when given. Prints "PASSED TOTAL".
+run_lesson_tests() {
+    local bin=$1 tools=$2 name=$3 tap=$4 junit=${5:-} bats files=()
+    mapfile -t files < <(lesson_tests "$name")
+    if [ ${#files[@]} -eq 0 ]; then
+        : >"$tap"
+        echo "0 0"
+        return 0
+    fi
+    bats=$("$top/tools/ensure-bats") || return 1
+    mkdir -p "$bin"
+    (
+        export WORKBOOK_BIN WORKBOOK_TOOLS
+        WORKBOOK_BIN=$(cd "$bin" && pwd)
+        WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
+        export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+        if [ -n "$junit" ]; then
+            mkdir -p "$junit"
+            "$bats" --formatter tap --report-formatter junit --output "$junit" "${files[@]}"
+        else
+            "$bats" --formatter tap "${files[@]}"
+        fi
+    ) >"$tap" 2>&1
+    printf '%s %s\n' "$(grep -c '^ok ' "$tap")" "$(grep -c '^ok \|^not ok ' "$tap")"
+}
+
+# first_failure TAP: "test name<TAB>first lines of its message" (as tests/run does).
+first_failure() {
+    awk '
+        /^not ok / && !name { sub(/^not ok [0-9]+ /, ""); sub(/ # in [0-9]+ ?ms$/, ""); name = $0; next }
+        name && /^# / {
+            line = substr($0, 3)
+            if (line ~ /^ *\(?(from function|in test file)/ || line ~ /failed$/ || line ~ /^ *$/ || line ~ /^`/) next
+            gsub(/^[ |]+/, "", line)
+            said = said (said ? " " : "") line
+            if (++n == 2) exit
+            next
+        }
+        name && n { exit }
+        END { if (name) print name "\t" said }
+    ' "$1"
+}
+
+# source_hash WORKBOOK NAME: a checksum of everything a lesson's result depends
+# on: the student's sources, the workbook's tests, helpers, test tools and common/.
+source_hash() {
+    local wb=$1 name=$2
+    (
+        cd "$top" || exit 1
+        {
+            find "$wb/lessons/$name" tests/helpers tests/tools common -type f 2>/dev/null | LC_ALL=C sort
+            lesson_tests "$name"
+        } | while IFS= read -r f; do
+            printf '%s\n' "$f"
+            cat "$f" 2>/dev/null
+        done
+    ) | cksum | awk '{ print $1 "-" $2 }'
+}
