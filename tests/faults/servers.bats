@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2034,SC2154  # bats: each test is a subshell; the helpers set and read these
+# tests/faults/servers.bats - fault injection against one lesson's server.
+#
+# Run by tools/hardening/faults once per server, with (all set by it):
+#   FAULT_LESSON  the lesson folder, e.g. 11-echo
+#   FAULT_PROG    the program, e.g. echo-server
+#   FAULT_ARGS    its arguments, ending in "127.0.0.1 0"
+#   FAULT_SEND    what a probe client sends (printf escapes), may be empty
+#   FAULT_EXPECT  a regex a line of the answer must match
+#   FAULT_BULK    echo | lines | receive | none: what a big transfer looks like
+#   FAULT_EINTR   1: the server promises to retry EINTR in recv/send (lesson 09
+#                 and later; common/net.h send_all and read_line do)
+# Each test names the fault it injects; every check says which lesson failed.
+
+bats_require_minimum_version 1.7.0
+load ../helpers/common
+LESSON_DIR=$FAULT_LESSON
+
+start() {
+    # shellcheck disable=SC2086  # FAULT_ARGS is a list of arguments
+    start_server "$FAULT_PROG" $FAULT_ARGS
+}
+
+# probe: one ordinary client (it sends, then half-closes) gets the ordinary answer.
+probe() {
+    peer -d "$FAULT_SEND" -H -q 3000 -T 8000 127.0.0.1 "$PORT"
+    expect_line "$FAULT_EXPECT" ||
+        fail "($FAULT_LESSON $FAULT_PROG: the server no longer answers an ordinary client)"
+}
+
+server_alive() {
+    kill -0 "$SERVER_PID" 2>/dev/null && return 0
+    local st=0
+    wait "$SERVER_PID" || st=$?
+    fail "$FAULT_LESSON $FAULT_PROG died (status $st) after: $1" \
+         "$(show_text "its error output:" "$(server_errors)")"
+}
+
+# wait_fds N: the server's open fd count comes back to N within 5 s.
+wait_fds() {
+    local want=$1 now deadline=$((SECONDS + 5))
+    while [ "$SECONDS" -le "$deadline" ]; do
+        now=$(open_fds "$SERVER_PID")
+        [ "$now" -le "$want" ] && return 0
+        sleep 0.1
+    done
+    fail "fd leak: $FAULT_LESSON $FAULT_PROG has $now open fds, $((now - want)) more than the $want it had before $2." \
+         "$(ls -l "/proc/$SERVER_PID/fd" 2>/dev/null)"
+}
+
+bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
+    awk -v n="$1" 'BEGIN { for (i = 0; i * 16 < n; i++) printf "payload %07d\n", i }' >"$BATS_TEST_TMPDIR/bulk"
+    printf '%s\n' "$BATS_TEST_TMPDIR/bulk"
+}
+
+@test "fd leak: open fds stay the same after 60 connect/disconnect cycles" {
+    start || return 1
+    probe || return 1
+    local before
+    before=$(open_fds "$SERVER_PID")
+    for _ in $(seq 20); do
+        peer -N 127.0.0.1 "$PORT"
+        peer -R 127.0.0.1 "$PORT"
+        peer -d "$FAULT_SEND" -H -q 1000 -T 3000 127.0.0.1 "$PORT"
+    done
+    server_alive "60 connections" || return 1
+    wait_fds "$before" "60 connect/disconnect cycles"
+}
+
+@test "reset: a client that resets mid-transfer (SO_LINGER 0) does not hurt the server" {
+    start || return 1
+    local big
+    big=$(bulk_file 262144)
+    for _ in 1 2 3; do
+        peer -f "$big" -R 127.0.0.1 "$PORT"
+        peer -d "$FAULT_SEND" -R 127.0.0.1 "$PORT"
+    done
+    sleep 0.3
+    server_alive "clients that reset" || return 1
+    probe
+}
+
+@test "half-close: after shutdown(SHUT_WR) the client still gets its answer, then the end of stream" {
+    [ -n "$FAULT_SEND" ] || skip "this server reads nothing"
+    start || return 1
+    peer -H -d "$FAULT_SEND" -T 8000 127.0.0.1 "$PORT"
+    expect_line "$FAULT_EXPECT" || return 1
+    [ "$status" -eq 0 ] || fail "$FAULT_LESSON: after the client's half-close the server never closed (peer status $status)." \
+        "$(show_text "peer's stderr:" "$stderr")"
+}
+
+@test "partial sends: a client with a tiny receive buffer that reads slowly still gets every byte" {
+    start || return 1
+    local big
+    case "$FAULT_BULK" in
+        echo)
+            big=$(bulk_file 524288)
+            peer -B 2048 -f "$big" -H -T 30000 127.0.0.1 "$PORT"
+            expect_status 0
+            [ "$(printf '%s\n' "$output" | cksum)" = "$(cksum <"$big")" ] ||
+                fail "$FAULT_LESSON: the echo of 512 KiB through a 2 KiB receive buffer is not the same bytes (got ${#output} bytes)."
+            ;;
+        lines)
+            big=$(bulk_file 160000)
+            peer -B 2048 -f "$big" -H -T 30000 127.0.0.1 "$PORT"
+            expect_status 0
+            local got want
+            got=$(grep -c . <<<"$output") want=$(wc -l <"$big")
+            [ "$got" -ge "$want" ] || fail "$FAULT_LESSON: sent $want lines through a 2 KiB receive buffer, got $got answers."
+            ;;
+        receive)
+            peer -B 2048 -W 300 -T 30000 127.0.0.1 "$PORT"
+            expect_status 0
+            expect_line "$FAULT_EXPECT" || return 1
+            [ "${#output}" -gt 65536 ] || fail "$FAULT_LESSON: only ${#output} bytes arrived."
+            ;;
+        *) skip "this server sends nothing big" ;;
+    esac
+    server_alive "a slow reader"
+}
+
+@test "signals: SIGWINCH, SIGCHLD and SIGURG (ignored by default) during blocking calls change nothing" {
+    start || return 1
+    local sig
+    for sig in WINCH CHLD URG WINCH CHLD URG; do
+        kill -"$sig" "$SERVER_PID"
+        sleep 0.05
+    done
+    server_alive "SIGWINCH, SIGCHLD, SIGURG" || return 1
+    probe
+}
+
+@test "signals: SIGTERM while the server is blocked sending to a client that never reads stops it cleanly" {
+    start || return 1
+    local big
+    big=$(bulk_file 2097152)
+    # A client that sends much, reads nothing for 15 s: the server's sends block.
+    "$(tool peer)" -B 2048 -f "$big" -w 0 -q 15000 -T 15000 127.0.0.1 "$PORT" >/dev/null 2>&1 3>&- &
+    STARTED_PIDS+=("$!")
+    sleep 1
+    stop_server TERM || return 1
+    [ "$SERVER_STATUS" -eq 0 ] || fail "$FAULT_LESSON: after SIGTERM the server exited with status $SERVER_STATUS, not 0." \
+        "$(show_text "its error output:" "$(server_errors)")"
+}
+
+@test "EINTR: every other recv and send failing with EINTR (strace -e inject) changes nothing" {
+    [ "${FAULT_EINTR:-0}" = 1 ] || skip "$FAULT_LESSON does not promise to retry EINTR"
+    command -v strace >/dev/null || skip "strace is not installed"
+    local path out
+    path=$(prog "$FAULT_PROG") || return 1
+    out="$BATS_TEST_TMPDIR/eintr.out"
+    # shellcheck disable=SC2086
+    strace -f -o /dev/null -e trace=none \
+        -e inject=recvfrom,sendto,recvmsg,sendmsg:error=EINTR:when=2+2 \
+        "$path" $FAULT_ARGS >"$out" 2>"${out%.out}.err" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    SERVER_OUT=$out SERVER_ERR=${out%.out}.err
+    wait_for_output 'listening on .*:[0-9]+' 10 "$out" || return 1
+    PORT=$(sed -nE 's/.*listening on .*:([0-9]+).*/\1/p' "$out" | head -n 1)
+    # Killing strace leaves its tracee running: teardown must kill the server too.
+    local tracee
+    tracee=$(cat "/proc/$SERVER_PID/task/$SERVER_PID/children" 2>/dev/null || true)
+    for tracee in $tracee; do STARTED_PIDS+=("$tracee"); done
+    local i
+    for i in 1 2 3; do
+        probe || return 1
+    done
+    if [ "$FAULT_BULK" = echo ]; then
+        local big
+        big=$(bulk_file 65536)
+        peer -f "$big" -H -T 20000 127.0.0.1 "$PORT"
+        [ "$(printf '%s\n' "$output" | cksum)" = "$(cksum <"$big")" ] ||
+            fail "$FAULT_LESSON: with EINTR injected the echo of 64 KiB differs."
+    fi
+    expect_no_line 'EINTR' "$(server_errors)" ||
+        fail "$FAULT_LESSON reported an EINTR instead of retrying the call."
+}

@@ -1,0 +1,51 @@
+# tools/hardening/lib.sh - what the hardening scripts share (sourced, not run).
+# shellcheck shell=bash
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HARDENING_BUILD=${HARDENING_BUILD:-$top/build/hardening}
+
+# test_names FILE...: the name of every @test in FILEs, one a line.
+test_names() {
+    sed -nE 's/^@test +"(.*)" *\{ *$/\1/p' "$@"
+}
+
+# name_filter EXCLUDE_REGEX FILE...: a regex for bats --filter that matches
+# every test of FILEs whose name does not match EXCLUDE_REGEX (ERE).
+name_filter() {
+    local exclude=$1 name re=""
+    shift
+    while IFS= read -r name; do
+        [ -n "$exclude" ] && grep -Eq -- "$exclude" <<<"$name" && continue
+        name=$(sed -E 's/[][\.^$*+?(){}|/]/\\&/g' <<<"$name")
+        re+="${re:+|}^$name\$"
+    done < <(test_names "$@")
+    printf '%s\n' "${re:-^\$nothing^}"
+}
+
+# run_bats BIN TOOLS EXCLUDE_REGEX FILE...: the bats suite as tests/run runs it,
+# on FILEs, leaving out the tests whose names match EXCLUDE_REGEX.
+run_bats() {
+    local bin=$1 tools=$2 exclude=$3 bats
+    shift 3
+    bats=$("$top/tools/ensure-bats") || return 1
+    WORKBOOK_BIN=$(cd "$bin" && pwd) WORKBOOK_TOOLS=$(cd "$tools" && pwd) \
+    BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-90} \
+        "$bats" --print-output-on-failure --filter "$(name_filter "$exclude" "$@")" "$@"
+}
+
+# lesson_files LESSON...: the bats files of those lessons (all when none).
+lesson_files() {
+    local l f
+    if [ $# -eq 0 ]; then
+        for f in "$top"/tests/[0-9][0-9]-*.bats; do [ -e "$f" ] && echo "$f"; done
+        return 0
+    fi
+    for l in "$@"; do
+        l=$(printf '%02d' "$((10#$l))")
+        for f in "$top"/tests/"$l"-*.bats; do [ -e "$f" ] && echo "$f"; done
+    done
+    return 0
+}
+
+# elapsed SECONDS_AT_START: "12s"
+elapsed() { printf '%ss' "$((SECONDS - $1))"; }
