@@ -1,14 +1,28 @@
 # The TCP socket programming workbook in C.
 #
 #   make                 build every reference solution and every lesson skeleton
-#   make test            run the whole test suite against solutions/ (must pass)
+#   make test [L=05]     run the whole test suite against solutions/ (must pass)
 #   make grade [L=05]    run the same tests against lessons/ (your work) and score it
 #   make run L=01        run your lesson 01 program with its default arguments
 #   make demo L=01       run the reference solution of lesson 01 the same way
 #   make clean           remove build/
 #
-# Grading a copy of the workbook that lives elsewhere:
+# For students:
+#   make progress        every lesson's state and the next one to work on
+#   make hint L=05       one more hint for lesson 05 each time
+#   make watch L=05      rebuild and re-test lesson 05 on every save
+#   make reveal L=05     once it passes, your program next to the reference
+#   make doctor          check this machine has what the workbook needs
+#
+# For instructors and maintainers:
 #   make grade WORKBOOK=/path/to/student/copy [L=05]
+#   make report WORKBOOK="dir1 dir2"   grade several copies: table, CSV, JSON, JUnit
+#   make list-tests [L=05]  what each lesson's tests check
+#   make teeth           every untouched skeleton must fail its tests
+#   make skeletons / make check-sync   write lessons/ from solutions/ / check them
+#   make check-hints     every lesson has 2 to 4 hints
+#   make bench           the chat benchmark (lessons 15, 17, ncat); results in bench/results/
+#   make hardening       sanitizers, fault injection, fuzzing, static analysis, mutants
 #
 # CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are yours to override: make CC=clang
 # L picks one lesson by number (L=5 or L=05); leave it out for all of them.
@@ -20,6 +34,21 @@ CFLAGS   ?= -std=c11 -Wall -Wextra -O2 -g
 CPPFLAGS += -D_DEFAULT_SOURCE -Icommon
 LDLIBS   += -pthread
 
+# SAN=address: build with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build/san-address; SAN=thread: ThreadSanitizer into build/san-thread. Both
+# add to CFLAGS and LDFLAGS, even when you set those yourself (docs/hardening.md).
+ifeq ($(SAN),address)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),thread)
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SAN),)
+$(error SAN=$(SAN): use SAN=address or SAN=thread)
+endif
+ifneq ($(SAN),)
+BUILD    ?= build/san-$(SAN)
+override CFLAGS  += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+endif
 BUILD    ?= build
 WORKBOOK ?= .
 
@@ -68,7 +97,7 @@ all: solutions lessons tools
 	@echo "Check your work on a lesson with: make grade L=01"
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,29p' Makefile | sed 's/^# \{0,1\}//'
 
 solutions: $(SOLUTION_BINS)
 lessons: $(LESSON_BINS)
@@ -129,3 +158,61 @@ check-sync:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- The chat benchmark (lesson 17; bench/README.md) --------------------------
+# make bench: build the load generator and the chat servers, then run bench/run:
+# lessons 15 and 17 and `ncat --chat` side by side, results in bench/results/.
+# Not part of `make test`: it measures, it asserts nothing. The plot needs gnuplot.
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: bench
+bench: $(BENCH_BINS)
+	@$(MAKE) --no-print-directory -k $(BUILD)/solutions/15-chat-server/chat-server $(BUILD)/solutions/17-chat-poll/chat-server || true
+	@bench/run --build $(BUILD)
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+# --- Hardening: sanitizers, fault injection, fuzzing, static analysis, mutants --
+# make hardening: everything tools/hardening/ci runs in CI (docs/hardening.md).
+.PHONY: hardening
+hardening:
+	@tools/hardening/ci
+
+# --- Student and instructor tooling (tools/; docs/instructor-guide.md) ---------
+#   make progress               every lesson's state, recomputed from the tests
+#   make hint L=05 [RESET=1|ALL=1]  the next hint of lesson 05 (one more each time)
+#   make watch L=05             rebuild and re-test lesson 05 on every save (Ctrl-C stops)
+#   make reveal L=05            once lesson 05 passes: your program next to the reference
+#   make doctor                 check this machine has what the workbook needs
+#   make report WORKBOOK="a b"  grade students' copies: table + build/report/ (CSV, JSON, JUnit)
+#   make list-tests [L=05]      what each lesson's tests check (their names)
+#   make check-hints            every lesson has 2 to 4 hints (run by CI)
+.PHONY: progress hint watch reveal doctor report list-tests check-hints
+progress:
+	@tools/progress --workbook $(WORKBOOK) --build $(BUILD)
+
+hint:
+	@HINT_STATE=$(BUILD)/hints tools/hint "$(L)" $(if $(RESET),--reset) $(if $(ALL),--all)
+
+watch:
+	@tools/watch "$(L)" --workbook $(WORKBOOK) --build $(BUILD) $(if $(MAX_RUNS),--max-runs $(MAX_RUNS))
+
+reveal:
+	@tools/reveal "$(L)" --workbook $(WORKBOOK) --build $(BUILD)
+
+doctor:
+	@tools/doctor
+
+report:
+	@if [ "$(WORKBOOK)" = . ]; then echo 'usage: make report WORKBOOK="class/alice class/bob ..." [L=05]' >&2; exit 2; fi
+	@tools/grade-report --build $(BUILD) --out $(BUILD)/report $(if $(L),--lesson $(L)) $(WORKBOOK)
+
+list-tests:
+	@tools/list-tests $(L)
+
+check-hints:
+	@tools/check-hints

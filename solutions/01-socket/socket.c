@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     //@todo close the IPv4 TCP socket (close(2)), so its fd number becomes free.
     //@begin
     // close(2) frees the number at once; a socket has no "half-closed fd" state.
-    if (close(tcp4) == -1)
+    if (tcp4 != -1 && close(tcp4) == -1)
         die("close");
     //@end
     int again = open_and_report("socket(AF_INET, SOCK_STREAM, 0)", AF_INET, SOCK_STREAM, 0);

@@ -28,20 +28,41 @@ fail() {
     return 1
 }
 
-# visible: show stdin with its invisible characters spelled out: \r, \t, \0 (as
-# \000), other control bytes in octal, and "$" where each line ends, so a
-# missing final newline or a stray \r shows.
+# visible: show stdin with its invisible characters spelled out, one line per
+# line, each behind "    | ": \r, \t, a NUL byte as \000, other control bytes
+# in octal, and "$" where each line ends, so a stray \r or trailing space shows.
+# Input that does not end with a newline gets a note saying so. Long input is
+# cut after $VISIBLE_MAX_LINES lines (default 40), saying how many were left out.
+if LC_ALL=C sed -n 'l 0' </dev/null >/dev/null 2>&1; then
+    _VISIBLE_SED='l 0'      # GNU sed: never wrap long lines
+else
+    _VISIBLE_SED='l'        # BSD/macOS sed: wraps at 70 columns, ending with \\
+fi
 visible() {
-    LC_ALL=C sed -n 'l' | sed 's/^/    | /'
+    local tmp max=${VISIBLE_MAX_LINES:-40} total
+    tmp=$(mktemp "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/visible.XXXXXX") || { sed 's/^/    | /'; return; }
+    cat >"$tmp"
+    if [ ! -s "$tmp" ]; then
+        printf '    (nothing at all)\n'
+        rm -f "$tmp"
+        return
+    fi
+    LC_ALL=C sed -n "$_VISIBLE_SED" "$tmp" | sed 's/^/    | /' | head -n "$max"
+    total=$(LC_ALL=C sed -n '$=' "$tmp")
+    [ "${total:-0}" -gt "$max" ] && printf '    ... (%d more lines not shown)\n' "$((total - max))"
+    [ -n "$(tail -c 1 "$tmp")" ] && printf '    (no newline at the end of the last line)\n'
+    rm -f "$tmp"
+    return 0
 }
 
 # show_text LABEL TEXT: a labelled, visible rendering of TEXT for a failure message.
+# TEXT is taken as whole lines (output captured by $(...) has lost its final newline).
 show_text() {
     if [ -z "$2" ]; then
         printf '%s (nothing at all)\n' "$1"
     else
         printf '%s\n' "$1"
-        printf '%s' "$2" | visible
+        printf '%s\n' "$2" | visible
     fi
 }
 
@@ -69,19 +90,39 @@ signal_name() {  # signal_name STATUS: "SIGSEGV" for 139
     printf 'SIG%s' "${name#SIG}"
 }
 
+# signal_meaning SIGNAME: what that signal usually means in a student's program.
+signal_meaning() {
+    case "$1" in
+        SIGSEGV) echo "a segmentation fault: the program read or wrote memory it does not own (a bad or NULL pointer, a buffer overrun, a freed pointer)." ;;
+        SIGBUS)  echo "a bus error: a bad pointer, much like SIGSEGV." ;;
+        SIGABRT) echo "abort(): an assert() failed, or the C library found corrupted memory (a double free, a buffer overrun)." ;;
+        SIGFPE)  echo "an arithmetic error, most often a division by zero." ;;
+        SIGPIPE) echo "it wrote to a socket or pipe whose other end was already closed (see send(2): MSG_NOSIGNAL, or ignore SIGPIPE)." ;;
+        SIGILL)  echo "an illegal instruction: often a function that fell off its end without returning, or undefined behaviour caught by the compiler." ;;
+        SIGKILL) echo "it was killed outright (by the test's time limit, or the system ran out of memory)." ;;
+        SIGTERM|SIGINT) echo "it was asked to stop and did not handle the signal." ;;
+        *) echo "see signal(7) for what it means." ;;
+    esac
+}
+
 # check_ended_well STATUS WHAT SECONDS OUT ERR: fail on a timeout or a crash.
 check_ended_well() {
     local status=$1 what=$2 seconds=$3 out=$4 err=$5
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-        fail "$what did not finish: it was stopped after ${seconds}s." \
-             "$(show_text "Its output before that:" "$out")" \
-             "$(show_text "Its error output:" "$err")"
+        fail "$what did not finish: the test stopped it after ${seconds}s (a time limit, not a crash)." \
+             "  A program that hangs is usually blocked in a call that waits for something" \
+             "  that never comes (accept, connect, recv, read, fgets), or stuck in a loop." \
+             "$(show_text "What it printed before it was stopped:" "$out")" \
+             "$(show_text "Its error output (stderr):" "$err")"
         return 1
     fi
     if [ "$status" -gt 128 ]; then
-        fail "$what crashed: it was killed by $(signal_name "$status")." \
-             "$(show_text "Its output before that:" "$out")" \
-             "$(show_text "Its error output:" "$err")"
+        local sig
+        sig=$(signal_name "$status")
+        fail "$what crashed: the kernel killed it with $sig (exit status $status)." \
+             "  $sig means $(signal_meaning "$sig")" \
+             "$(show_text "What it printed before it crashed:" "$out")" \
+             "$(show_text "Its error output (stderr):" "$err")"
         return 1
     fi
 }
@@ -127,7 +168,9 @@ run_command() {  # run_command SECONDS INPUT WHAT PATH ARGS...
     # Close the fds bats keeps open (3 and up), so the program starts with only
     # 0, 1 and 2, as it would from a shell: fd numbers in its output are the real ones.
     status=0
-    timeout -k 2 "$seconds" "$path" "$@" <"$input" >"$out" 2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- || status=$?
+    # The subshell keeps bash's own "Segmentation fault" notice out of the test's
+    # output: check_ended_well says it better.
+    (timeout -k 2 "$seconds" "$path" "$@" <"$input" >"$out" 2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exit $?) 2>/dev/null || status=$?
     output=$(cat "$out")
     stderr=$(cat "$err")
     # shellcheck disable=SC2034  # read by the tests
@@ -141,8 +184,8 @@ run_command() {  # run_command SECONDS INPUT WHAT PATH ARGS...
 expect_status() {
     if [ "$status" -ne "$1" ]; then
         fail "Expected the program to exit with status $1, but it exited with $status." \
-             "$(show_text "Its output:" "$output")" \
-             "$(show_text "Its error output:" "${stderr:-}")"
+             "$(show_text "Its output (stdout):" "$output")" \
+             "$(show_text "Its error output (stderr):" "${stderr:-}")"
     fi
 }
 
@@ -169,20 +212,67 @@ expect_stderr_line() {
     expect_line "$1" "${stderr:-}" || fail "(that was the program's error output, stderr)"
 }
 
-# expect_equal WHAT EXPECTED ACTUAL: the two strings are the same; on failure,
-# show both and mark the first byte where they differ.
+# expect_equal WHAT EXPECTED ACTUAL: the two strings are the same, byte for
+# byte; on failure, show both visibly and point at the first byte that differs.
 expect_equal() {
     local what=$1 expected=$2 actual=$3
     [ "$expected" = "$actual" ] && return 0
-    local i=0
-    while [ "$i" -lt "${#expected}" ] && [ "${expected:i:1}" = "${actual:i:1}" ]; do
+    local LC_ALL=C   # compare bytes, not characters
+    local i=0 n=${#expected}
+    [ "${#actual}" -lt "$n" ] && n=${#actual}
+    while [ "$i" -lt "$n" ] && [ "${expected:i:1}" = "${actual:i:1}" ]; do
         i=$((i + 1))
     done
-    fail "$what is not what was expected; they first differ at byte $i:" \
-         "$(show_text "expected:" "$expected")" \
-         "$(show_text "actual:" "$actual")" \
-         "$(show_text "  expected from there:" "${expected:i:40}")" \
-         "$(show_text "  actual from there:" "${actual:i:40}")"
+    # Where is byte i: line number, and the text of that line on both sides.
+    local before=${expected:0:i} line_no column prefix exp_line act_line why
+    local nl=${before//[!$'\n']/}
+    line_no=$(( ${#nl} + 1 ))
+    prefix=${before##*$'\n'}
+    column=$(( ${#prefix} + 1 ))
+    exp_line=${expected:i-${#prefix}}
+    exp_line=${exp_line%%$'\n'*}
+    act_line=${actual:i-${#prefix}}
+    act_line=${act_line%%$'\n'*}
+    if [ "$i" -eq "${#actual}" ]; then
+        why="the actual text stops there: ${#actual} bytes came, ${#expected} were expected."
+    elif [ "$i" -eq "${#expected}" ]; then
+        why="the actual text goes on: ${#actual} bytes came, only ${#expected} were expected."
+    else
+        why="expected $(_byte_name "${expected:i:1}"), got $(_byte_name "${actual:i:1}")."
+    fi
+    local esc_prefix esc_exp esc_act
+    esc_prefix=$(printf '%s\n' "$prefix" | sed -n "$_VISIBLE_SED" | sed 's/\$$//')
+    esc_exp=$(printf '%s\n' "$exp_line" | sed -n "$_VISIBLE_SED")
+    esc_act=$(printf '%s\n' "$act_line" | sed -n "$_VISIBLE_SED")
+    fail "$what is not what was expected: they first differ at byte $i (line $line_no, column $column): $why" \
+         "$(show_exact "expected:" "$expected")" \
+         "$(show_exact "actual:" "$actual")" \
+         "  line $line_no, expected: $esc_exp" \
+         "  line $line_no, actual:   $esc_act" \
+         "                   $(printf '%*s' "$(( ${#line_no} + ${#esc_prefix} ))" '')^ first difference" \
+         "  (\$ marks the end of a line; \r, \t and \000 are a carriage return, a tab and a NUL byte)"
+}
+
+# show_exact LABEL TEXT: like show_text, but TEXT is taken byte for byte, so a
+# missing final newline is reported.
+show_exact() {
+    if [ -z "$2" ]; then
+        printf '%s (nothing at all)\n' "$1"
+    else
+        printf '%s\n' "$1"
+        printf '%s' "$2" | visible
+    fi
+}
+
+# _byte_name C: a readable name for one byte.
+_byte_name() {
+    case "$1" in
+        $'\n') printf '%s\n' 'a newline (\n)' ;;
+        $'\r') printf '%s\n' 'a carriage return (\r)' ;;
+        $'\t') printf '%s\n' 'a tab (\t)' ;;
+        ' ') echo 'a space' ;;
+        *) printf '"%s"' "$(printf '%s' "$1" | LC_ALL=C sed -n "$_VISIBLE_SED" | sed 's/\$$//')" ;;
+    esac
 }
 
 # --- servers in the background -----------------------------------------------
@@ -204,7 +294,7 @@ start_server() {
     STARTED_PIDS+=("$SERVER_PID")
     local deadline=$((SECONDS + LISTEN_TIMEOUT)) line
     while [ "$SECONDS" -le "$deadline" ]; do
-        line=$(grep -E -m 1 'listening on .*:[0-9]+' "$SERVER_OUT" 2>/dev/null)
+        line=$(grep -E -m 1 'listening on .*:[0-9]+' "$SERVER_OUT" 2>/dev/null || true)
         if [ -n "$line" ]; then
             PORT=$(sed -E 's/.*listening on .*:([0-9]+).*/\1/' <<<"$line")
             return 0
@@ -361,3 +451,107 @@ client_close() {
     fd=$(client_fd "$1")
     exec {fd}>&-
 }
+
+# --- hardening hooks (tools/hardening/ci; docs/hardening.md) ----------------
+# Off unless the hardening scripts set their variables; then they wrap two of
+# the helpers above (stop_started, start_server) without changing what a test
+# sees. A plain `make test` never runs any of this.
+#
+# HARDENING_SAN=DIR: the programs under test were built with sanitizers
+# (make SAN=address or SAN=thread). Every report is written under DIR
+# (log_path), one directory per test, so a report from a server the test
+# killed, or one whose stderr a test threw away, is still seen. At teardown
+# each started process first gets SIGTERM (a clean exit, so LeakSanitizer
+# runs), then SIGKILL; the test fails if any report was written while it ran.
+#
+# FRAGPROXY=1: start_server puts tests/tools/fragproxy between the test and
+# the server. $PORT is then the proxy's port; SERVER_PID is still the server's
+# and SERVER_DIRECT_PORT its own port. FRAGPROXY_ARGS adds proxy options.
+
+# hardening_copy_function OLD NEW: define NEW with OLD's body.
+hardening_copy_function() {
+    local body
+    body=$(declare -f "$1") || return 1
+    eval "$2${body#"$1"}"
+}
+
+# hardening_gentle_stop: SIGTERM every started process still running, and
+# give them up to 3 s together to exit by themselves.
+hardening_gentle_stop() {
+    local pid alive deadline=$((SECONDS + 3))
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    while [ "$SECONDS" -le "$deadline" ]; do
+        alive=0
+        for pid in "${STARTED_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ "$alive" -eq 0 ] && break
+        sleep 0.05
+    done
+    return 0
+}
+
+# hardening_check_sanitizers: fail, showing the report, if a sanitizer wrote
+# one during this test (to its log directory or to a server's stderr).
+hardening_check_sanitizers() {
+    local report="" file
+    for file in "$HARDENING_SAN_TEST_DIR"/*; do
+        [ -s "$file" ] && { report=$file; break; }
+    done
+    if [ -z "$report" ]; then
+        for file in "$BATS_TEST_TMPDIR"/*.err; do
+            [ -f "$file" ] && grep -Eq 'Sanitizer|runtime error:' "$file" && { report=$file; break; }
+        done
+    fi
+    [ -z "$report" ] && return 0
+    fail "A sanitizer reported an error in a program this test ran ($report):" \
+         "$(head -n 60 "$report")"
+}
+
+if [ -n "${HARDENING_SAN:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ] &&
+   ! declare -F hardening_orig_stop_started >/dev/null; then
+    HARDENING_SAN_TEST_DIR="$HARDENING_SAN/$LESSON_DIR.${BATS_SUITE_TEST_NUMBER:-$BATS_TEST_NUMBER}"
+    mkdir -p "$HARDENING_SAN_TEST_DIR"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$HARDENING_SAN_TEST_DIR/asan"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$HARDENING_SAN_TEST_DIR/ubsan"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-}:log_path=$HARDENING_SAN_TEST_DIR/tsan"
+    hardening_copy_function stop_started hardening_orig_stop_started
+    stop_started() {
+        hardening_gentle_stop
+        hardening_orig_stop_started
+        hardening_check_sanitizers
+    }
+fi
+
+# With either hook on, start_server is wrapped. Calling the original in an
+# `||` list also keeps bash's errexit from ending a test whose slower
+# (sanitized) server has not printed its "listening on" line at the first look.
+if { [ -n "${HARDENING_SAN:-}" ] || [ "${FRAGPROXY:-}" = 1 ]; } &&
+   ! declare -F hardening_orig_start_server >/dev/null; then
+    hardening_copy_function start_server hardening_orig_start_server
+    start_server() {
+        hardening_orig_start_server "$@" || return 1
+        [ "${FRAGPROXY:-}" = 1 ] || return 0
+        local out="$BATS_TEST_TMPDIR/fragproxy.$RANDOM.out" pid line deadline
+        # shellcheck disable=SC2086  # FRAGPROXY_ARGS is a list of options
+        "$(tool fragproxy)" ${FRAGPROXY_ARGS:-} 127.0.0.1 "$PORT" >"$out" 2>"${out%.out}.log" \
+            </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+        pid=$!
+        STARTED_PIDS+=("$pid")
+        deadline=$((SECONDS + LISTEN_TIMEOUT))
+        while [ "$SECONDS" -le "$deadline" ]; do
+            line=$(grep -E -m 1 'listening on .*:[0-9]+' "$out" 2>/dev/null || true)
+            if [ -n "$line" ]; then
+                # shellcheck disable=SC2034  # for tests that need the server's own port
+                SERVER_DIRECT_PORT=$PORT
+                PORT=${line##*:}
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        fail "The fragmenting proxy did not start." "$(show_text "Its error output:" "$(cat "${out%.out}.log")")"
+    }
+fi
