@@ -12,7 +12,7 @@
  *
  * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [ADDRESS [PORT]]
  *   -m  most clients at once (default 64); one more is told "server full"
- *   -q  output backlog in bytes past which a client is dropped (default 65536)
+ *   -q  output backlog in bytes past which a client is dropped (default 262144)
  *   ADDRESS a numeric IPv4/IPv6 address (default 127.0.0.1), PORT default 9999
  *
  * Partner: lesson 16's chat-client, or nc/telnet. Protocol: docs/15-chat-server.md
@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,13 @@
 #define NAME_LEN 20             /* /nick NAME: 1-20 of [A-Za-z0-9_-] */
 #define LINGER_SECONDS 2        /* how long a leaving client's writer may drain */
 #define STACK_SIZE (256 * 1024) /* per thread: plenty here, and thousands fit */
+/* listen(2)'s backlog: a burst of clients connecting at once must not find
+ * the accept queue full (lesson 07). The kernel caps it at somaxconn. */
+#define BACKLOG SOMAXCONN
+/* A writer thread sends only when the scheduler runs it; until then a fast
+ * sender's lines pile up in the queue. 256 KiB covers such a burst (2,000
+ * lines unpaced, measured in docs/17-chat-poll.md); 64 KiB did not. */
+#define QUEUE_LIMIT (256 * 1024)
 #define COMMANDS "commands: /nick NAME, /who, /quit"
 
 /*
@@ -75,7 +84,7 @@ static struct {
     long count, seats, max_clients;     /* in the room / counted against -m / -m */
     size_t queue_limit;
     int stopping;
-} room = {.lock = PTHREAD_MUTEX_INITIALIZER, .max_clients = 64, .queue_limit = 65536};
+} room = {.lock = PTHREAD_MUTEX_INITIALIZER, .max_clients = 64, .queue_limit = QUEUE_LIMIT};
 
 static int wake_pipe[2] = {-1, -1};    /* any thread -> main: "look around" */
 
@@ -446,6 +455,11 @@ static void add_client(int fd, const pthread_attr_t *attr)
         refuse(fd, addr, why);
         return;
     }
+    /* The writer sends whole batches, so Nagle's algorithm (tcp(7)) would only
+     * hold a lone chat line back until the previous one is ACKed (lesson 05). */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
+        warn_errno("setsockopt TCP_NODELAY");   /* slower, still correct */
     struct client *c = calloc(1, sizeof *c);
     int rc = c == NULL ? ENOMEM : pthread_cond_init(&c->cond, NULL);
     if (rc == 0) {
@@ -582,7 +596,7 @@ int main(int argc, char **argv)
         die("pipe");
 
     const char *failed;
-    int listener = tcp_listen(host, port, 64, &failed);
+    int listener = tcp_listen(host, port, BACKLOG, &failed);
     if (listener == -1)
         die(failed);
     if (announce_listening(listener) == -1)
