@@ -21,6 +21,7 @@
 #   make teeth           every untouched skeleton must fail its tests
 #   make skeletons / make check-sync   write lessons/ from solutions/ / check them
 #   make check-hints     every lesson has 2 to 4 hints
+#   make check-lessons   every lesson has all its parts; every docs link resolves
 #   make bench           the chat benchmark (lessons 15, 17, ncat); results in bench/results/
 #   make hardening       sanitizers, fault injection, fuzzing, static analysis, mutants
 #
@@ -97,7 +98,7 @@ all: solutions lessons tools
 	@echo "Check your work on a lesson with: make grade L=01"
 
 help:
-	@sed -n '2,29p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,30p' Makefile | sed 's/^# \{0,1\}//'
 
 solutions: $(SOLUTION_BINS)
 lessons: $(LESSON_BINS)
@@ -191,7 +192,8 @@ hardening:
 #   make report WORKBOOK="a b"  grade students' copies: table + build/report/ (CSV, JSON, JUnit)
 #   make list-tests [L=05]      what each lesson's tests check (their names)
 #   make check-hints            every lesson has 2 to 4 hints (run by CI)
-.PHONY: progress hint watch reveal doctor report list-tests check-hints
+#   make check-lessons          every lesson has all its parts; every docs link resolves (run by CI)
+.PHONY: progress hint watch reveal doctor report list-tests check-hints check-lessons
 progress:
 	@tools/progress --workbook $(WORKBOOK) --build $(BUILD)
 
@@ -216,3 +218,6 @@ list-tests:
 
 check-hints:
 	@tools/check-hints
+
+check-lessons:
+	@tools/check-lessons

@@ -100,6 +100,41 @@ a_copy() {
     expect_line 'no lesson 99'
 }
 
+# --- check-lessons --------------------------------------------------------------
+
+# a_whole_lesson: a tiny workbook tree with one complete lesson, 01-a.
+a_whole_lesson() {
+    local t="$BATS_TEST_TMPDIR/whole"
+    mkdir -p "$t/solutions/01-a" "$t/lessons/01-a" "$t/tests" "$t/docs/hints"
+    cp -r "$TOP/tools" "$t/"
+    : >"$t/tests/01-a.bats"
+    printf '# Lesson 01\nSee [the hints](hints/01-a.md).\n' >"$t/docs/01-a.md"
+    printf '## Hint 1\nOne.\n\n## Hint 2\nTwo.\n' >"$t/docs/hints/01-a.md"
+    printf '| # | lesson |\n| --- | --- |\n| 01 | a | [01](docs/01-a.md) |\n' >"$t/README.md"
+    printf -- '- [Lesson 01](01-a.md)\n' >"$t/docs/README.md"
+    printf '%s\n' "$t"
+}
+
+@test "check-lessons passes when every lesson has all its parts and every link resolves" {
+    t=$(a_whole_lesson)
+    run -0 "$t/tools/check-lessons"
+    expect_line 'all 1 lessons have a skeleton, tests, a chapter, hints and a README row; all 3 links resolve'
+}
+
+@test "check-lessons names a missing chapter, a missing README row and a broken link" {
+    t=$(a_whole_lesson)
+    rm "$t/docs/01-a.md"
+    run -1 "$t/tools/check-lessons"
+    expect_line '01-a: no chapter docs/01-a.md'
+    expect_line 'README.md links to docs/01-a.md, which does not exist'
+    t=$(a_whole_lesson)
+    printf '# nothing here\n' >"$t/README.md"
+    printf -- '- [gone](nowhere.md)\n' >>"$t/docs/hints/01-a.md"
+    run -1 "$t/tools/check-lessons"
+    expect_line "01-a: README.md's lesson map has no row"
+    expect_line 'docs/hints/01-a.md links to nowhere.md, which does not exist'
+}
+
 # --- check-hints ----------------------------------------------------------------
 
 # a_tree: a tiny workbook tree (tools/, two solutions, their hints) to check.
