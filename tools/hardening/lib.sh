@@ -1,7 +1,8 @@
 # tools/hardening/lib.sh - what the hardening scripts share (sourced, not run).
 # shellcheck shell=bash
 
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/lib/workbook.bash
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/workbook.bash"   # sets $top
 HARDENING_BUILD=${HARDENING_BUILD:-$top/build/hardening}
 
 # test_names FILE...: the name of every @test in FILEs, one a line.
@@ -33,7 +34,7 @@ run_bats() {
         "$bats" --print-output-on-failure --filter "$(name_filter "$exclude" "$@")" "$@"
 }
 
-# lesson_files LESSON...: the bats files of those lessons (all when none).
+# lesson_files LESSON...: the bats files of those lessons, by number (all when none).
 lesson_files() {
     local l f
     if [ $# -eq 0 ]; then
@@ -41,8 +42,7 @@ lesson_files() {
         return 0
     fi
     for l in "$@"; do
-        l=$(printf '%02d' "$((10#$l))")
-        for f in "$top"/tests/"$l"-*.bats; do [ -e "$f" ] && echo "$f"; done
+        lesson_tests "$(printf '%02d' "$((10#$l))")"
     done
     return 0
 }
