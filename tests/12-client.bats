@@ -9,13 +9,7 @@ load helpers/common
 
 # reply_server ADDRESS: start the one-shot test server on ADDRESS, port 0; sets PORT.
 reply_server() {
-    SERVER_OUT="$BATS_TEST_TMPDIR/reply.$RANDOM.out"
-    SERVER_ERR="${SERVER_OUT%.out}.err"
-    "$(tool client-reply-server)" "$1" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    SERVER_PID=$!
-    STARTED_PIDS+=("$SERVER_PID")
-    wait_for_output 'listening on .*:[0-9]+' 5 || return 1
-    PORT=$(sed -nE 's/.*listening on .*:([0-9]+).*/\1/p' "$SERVER_OUT" | head -n 1)
+    start_listener client-reply-server "$(tool client-reply-server)" "$1"
 }
 
 have_ipv6_loopback() {

@@ -158,7 +158,7 @@ bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
     STARTED_PIDS+=("$SERVER_PID")
     SERVER_OUT=$out SERVER_ERR=${out%.out}.err
     wait_for_output 'listening on .*:[0-9]+' 10 "$out" || return 1
-    PORT=$(sed -nE 's/.*listening on .*:([0-9]+).*/\1/p' "$out" | head -n 1)
+    PORT=$(listening_port "$out")
     # Killing strace leaves its tracee running: teardown must kill the server too.
     local tracee
     tracee=$(cat "/proc/$SERVER_PID/task/$SERVER_PID/children" 2>/dev/null || true)

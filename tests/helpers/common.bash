@@ -286,17 +286,25 @@ start_server() {
     local name=$1 path
     shift
     path=$(prog "$name") || return 1
+    start_listener "$name" "$path" "$@"
+}
+
+# start_listener NAME PATH [ARGS...]: start_server for any program, such as a
+# test tool (PATH from `tool`); NAME is what the messages call it.
+start_listener() {
+    local name=$1 path=$2
+    shift 2
     SERVER_OUT="$BATS_TEST_TMPDIR/$name.$RANDOM.out"
     SERVER_ERR="${SERVER_OUT%.out}.err"
     # 3>&- : bats waits for fd 3 to close; a background server must not hold it.
     "$path" "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     SERVER_PID=$!
     STARTED_PIDS+=("$SERVER_PID")
-    local deadline=$((SECONDS + LISTEN_TIMEOUT)) line
+    local deadline=$((SECONDS + LISTEN_TIMEOUT)) port
     while [ "$SECONDS" -le "$deadline" ]; do
-        line=$(grep -E -m 1 'listening on .*:[0-9]+' "$SERVER_OUT" 2>/dev/null || true)
-        if [ -n "$line" ]; then
-            PORT=$(sed -E 's/.*listening on .*:([0-9]+).*/\1/' <<<"$line")
+        port=$(listening_port "$SERVER_OUT")
+        if [ -n "$port" ]; then
+            PORT=$port
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -313,6 +321,12 @@ start_server() {
     fail "The server $name did not print \"listening on ADDRESS:PORT\" within ${LISTEN_TIMEOUT}s." \
          "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
          "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
+}
+
+# listening_port FILE: the port in FILE's first "listening on ADDRESS:PORT"
+# line; nothing (and status 0) while there is no such line or no FILE yet.
+listening_port() {
+    { sed -nE 's/.*listening on .*:([0-9]+).*/\1/p' "$1" 2>/dev/null || true; } | head -n 1
 }
 
 # server_output / server_errors: what the last started server printed so far.
@@ -525,16 +539,14 @@ if [ -n "${HARDENING_SAN:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ] &&
     }
 fi
 
-# With either hook on, start_server is wrapped. Calling the original in an
-# `||` list also keeps bash's errexit from ending a test whose slower
-# (sanitized) server has not printed its "listening on" line at the first look.
+# With either hook on, start_server is wrapped.
 if { [ -n "${HARDENING_SAN:-}" ] || [ "${FRAGPROXY:-}" = 1 ]; } &&
    ! declare -F hardening_orig_start_server >/dev/null; then
     hardening_copy_function start_server hardening_orig_start_server
     start_server() {
         hardening_orig_start_server "$@" || return 1
         [ "${FRAGPROXY:-}" = 1 ] || return 0
-        local out="$BATS_TEST_TMPDIR/fragproxy.$RANDOM.out" pid line deadline
+        local out="$BATS_TEST_TMPDIR/fragproxy.$RANDOM.out" pid port deadline
         # shellcheck disable=SC2086  # FRAGPROXY_ARGS is a list of options
         "$(tool fragproxy)" ${FRAGPROXY_ARGS:-} 127.0.0.1 "$PORT" >"$out" 2>"${out%.out}.log" \
             </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
@@ -542,11 +554,11 @@ if { [ -n "${HARDENING_SAN:-}" ] || [ "${FRAGPROXY:-}" = 1 ]; } &&
         STARTED_PIDS+=("$pid")
         deadline=$((SECONDS + LISTEN_TIMEOUT))
         while [ "$SECONDS" -le "$deadline" ]; do
-            line=$(grep -E -m 1 'listening on .*:[0-9]+' "$out" 2>/dev/null || true)
-            if [ -n "$line" ]; then
+            port=$(listening_port "$out")
+            if [ -n "$port" ]; then
                 # shellcheck disable=SC2034  # for tests that need the server's own port
                 SERVER_DIRECT_PORT=$PORT
-                PORT=${line##*:}
+                PORT=$port
                 return 0
             fi
             kill -0 "$pid" 2>/dev/null || break
