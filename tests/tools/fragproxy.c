@@ -70,21 +70,6 @@ static void pause_us(long us)
         ;
 }
 
-static int send_piece(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static void set_linger0(int fd)
 {
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -123,7 +108,7 @@ static void *pump_main(void *arg)
                 if (cut < piece)
                     piece = cut;
             }
-            if (send_piece(out, buf + off, piece) == -1) {
+            if (send_all(out, buf + off, piece) == -1) {   /* net.h */
                 failed = 1;
                 break;
             }
