@@ -95,6 +95,16 @@ run_lesson_tests() {
             "$bats" --formatter tap "${files[@]}"
         fi
     ) >"$tap" 2>&1
+    if [ -n "$junit" ]; then
+        # bats writes the JUnit report from a process substitution it does not
+        # wait for (`tee >(bats-format-junit >report.xml)`), so the file may be
+        # missing or half-written when bats exits: wait, 5 s at most, for its end.
+        local i
+        for ((i = 0; i < 100; i++)); do
+            grep -q '</testsuites>' "$junit/report.xml" 2>/dev/null && break
+            sleep 0.05
+        done
+    fi
     printf '%s %s\n' "$(grep -c '^ok ' "$tap")" "$(grep -c '^ok \|^not ok ' "$tap")"
 }
 
