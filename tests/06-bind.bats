@@ -7,10 +7,6 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`: its first look at the
-# server's output may come before the server has written anything, and under
-# bats' errexit that failed grep would end the test as a failure.
-
 # bound_port: the port in the server's "bound to ADDRESS:PORT" line.
 bound_port() {
     sed -nE 's/^bound to .*:([0-9]+)$/\1/p' "$SERVER_OUT" | head -n 1
@@ -51,7 +47,7 @@ leave_time_wait() {
 }
 
 @test "port 0 gets a port chosen by the kernel, read back with getsockname" {
-    start_server bind 127.0.0.1 0 || return 1
+    start_server bind 127.0.0.1 0
     got=$(bound_port)
     [ -n "$got" ] || fail "No line \"bound to 127.0.0.1:PORT\"." "$(show_text "Output:" "$(server_output)")"
     [ "$got" -ne 0 ] || fail "getsockname still says port 0: did you read the address back after bind?"
@@ -61,29 +57,29 @@ leave_time_wait() {
 @test "the chosen port lies in net.ipv4.ip_local_port_range" {
     [ -r /proc/sys/net/ipv4/ip_local_port_range ] || skip "no ip_local_port_range (not Linux?)"
     read -r low high </proc/sys/net/ipv4/ip_local_port_range
-    start_server bind 127.0.0.1 0 || return 1
+    start_server bind 127.0.0.1 0
     got=$(bound_port)
     [ -n "$got" ] && [ "$got" -ge "$low" ] && [ "$got" -le "$high" ] ||
         fail "bound port '$got' is outside $low-$high." "$(show_text "Output:" "$(server_output)")"
 }
 
 @test "a given free port is bound exactly as given" {
-    start_server bind 127.0.0.1 0 || return 1
+    start_server bind 127.0.0.1 0
     free=$PORT
     stop_server
-    start_server bind 127.0.0.1 "$free" || return 1
+    start_server bind 127.0.0.1 "$free"
     expect_line "^bound to 127\\.0\\.0\\.1:$free\$" "$(server_output)"
 }
 
 @test "a second server on the same address and port fails with EADDRINUSE" {
-    start_server bind 127.0.0.1 0 || return 1
+    start_server bind 127.0.0.1 0
     run_prog bind 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE \(Address already in use\)$'
 }
 
 @test "SO_REUSEADDR does not let a second server share a port that is listening" {
-    start_server bind -r 127.0.0.1 0 || return 1
+    start_server bind -r 127.0.0.1 0
     run_prog bind -r 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE '
@@ -91,13 +87,13 @@ leave_time_wait() {
 
 @test "the same port on another loopback address (127.0.0.2) is a different address and binds" {
     [ "$(uname -s)" = Linux ] || skip "only Linux routes all of 127.0.0.0/8 to lo by default"
-    start_server bind 127.0.0.1 0 || return 1
-    start_server bind 127.0.0.2 "$PORT" || return 1
+    start_server bind 127.0.0.1 0
+    start_server bind 127.0.0.2 "$PORT"
     expect_line "^bound to 127\\.0\\.0\\.2:$PORT\$" "$(server_output)"
 }
 
 @test "the IPv6 loopback address ::1 binds and prints as [::1]:PORT" {
-    start_server bind ::1 0 || return 1
+    start_server bind ::1 0
     expect_line "^bound to \\[::1\\]:$PORT\$" "$(server_output)"
 }
 
@@ -134,7 +130,7 @@ leave_time_wait() {
 
 @test "a restart during TIME_WAIT binds when both the old and the new server set SO_REUSEADDR" {
     leave_time_wait -r
-    start_server bind -r 127.0.0.1 "$PORT" || return 1
+    start_server bind -r 127.0.0.1 "$PORT"
     expect_line "^bound to 127\\.0\\.0\\.1:$PORT\$" "$(server_output)"
 }
 
@@ -148,7 +144,7 @@ leave_time_wait() {
 }
 
 @test "SIGTERM stops the waiting server with status 0" {
-    start_server bind 127.0.0.1 0 || return 1
+    start_server bind 127.0.0.1 0
     stop_server TERM
     expect_equal "exit status after SIGTERM" 0 "$SERVER_STATUS"
     wait_for_output '^stopped by SIGTERM$'

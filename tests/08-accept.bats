@@ -7,16 +7,14 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`, see tests/07-listen.bats.
-
 @test "the server says where it listens, on the port the kernel chose" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     [ "$PORT" -gt 0 ] || fail "port 0 should become a real port, got $PORT"
     wait_for_output "^listening on 127\.0\.0\.1:$PORT$"
 }
 
 @test "each connection gets a new fd, not the listening socket's" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     wait_for_output '^the listening socket is fd 3$'
     peer 127.0.0.1 "$PORT"
     expect_status 0
@@ -24,13 +22,13 @@ load helpers/common
 }
 
 @test "the local address of a connection is the address and port the server listens on" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     peer 127.0.0.1 "$PORT"
     wait_for_output "^connection 1: fd [0-9]+, local 127\.0\.0\.1:$PORT, peer 127\.0\.0\.1:[0-9]+$"
 }
 
 @test "the peer port the server prints is the client's own port" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     peer -P 127.0.0.1 "$PORT"
     expect_status 0
     local client_port
@@ -41,7 +39,7 @@ load helpers/common
 }
 
 @test "the client is told its own address and port, then reads end-of-file" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     peer -P 127.0.0.1 "$PORT"
     expect_status 0
     local client_port
@@ -52,7 +50,7 @@ load helpers/common
 }
 
 @test "the listening fd stays open: three clients in a row are all served" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     for i in 1 2 3; do
         peer 127.0.0.1 "$PORT"
         expect_status 0
@@ -62,7 +60,7 @@ load helpers/common
 }
 
 @test "each accepted fd is closed, so the next connection reuses its number" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     for _ in 1 2 3; do peer 127.0.0.1 "$PORT"; done
     wait_for_output '^connection 3: fd '
     expect_line '^connection 2: fd 4, ' "$(server_output)"
@@ -71,7 +69,7 @@ load helpers/common
 
 @test "after the clients leave, the server holds no more fds than before they came" {
     [ -d /proc/self/fd ] || skip "needs Linux /proc"
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     local before after
     before=$(open_fds "$SERVER_PID")
     for _ in 1 2 3 4 5; do peer 127.0.0.1 "$PORT"; done
@@ -82,7 +80,7 @@ load helpers/common
 }
 
 @test "with -n 2 the server serves two connections and exits with status 0" {
-    start_server accept -n 2 127.0.0.1 0 || return 1
+    start_server accept -n 2 127.0.0.1 0
     peer 127.0.0.1 "$PORT"
     peer 127.0.0.1 "$PORT"
     local deadline=$((SECONDS + 5))
@@ -95,7 +93,7 @@ load helpers/common
 }
 
 @test "it stops on SIGTERM with status 0" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     peer 127.0.0.1 "$PORT"
     wait_for_output '^connection 1: closed'
     stop_server TERM
@@ -104,13 +102,13 @@ load helpers/common
 }
 
 @test "it stops on SIGINT (Ctrl-C) with status 0" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     stop_server INT
     expect_equal "the exit status after SIGINT" 0 "$SERVER_STATUS"
 }
 
 @test "a port already in use is a setup error: bind fails with EADDRINUSE, status 1" {
-    start_server accept 127.0.0.1 0 || return 1
+    start_server accept 127.0.0.1 0
     run_prog accept 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE '

@@ -8,8 +8,6 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`, see tests/07-listen.bats.
-
 # expected_bytes BYTES: the greeting and the first BYTES bytes of the payload.
 expected_bytes() {
     printf 'Hello, client!\n'
@@ -36,19 +34,19 @@ expect_all_bytes() {
 }
 
 @test "the server says where it listens, on the port the kernel chose" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     [ "$PORT" -gt 0 ] || fail "port 0 should become a real port, got $PORT"
 }
 
 @test "a client is greeted with Hello, client! before anything else" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     peer -n 15 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "the first 15 bytes" "Hello, client!" "$output"
 }
 
 @test "the client receives all 4 MiB of the payload, byte for byte" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     receive
     expect_equal "peer's exit status" 0 "$status"
     expect_all_bytes 4194304
@@ -56,13 +54,13 @@ expect_all_bytes() {
 }
 
 @test "-b sets the payload size: -b 1000 sends exactly 1000 payload bytes" {
-    start_server send -b 1000 127.0.0.1 0 || return 1
+    start_server send -b 1000 127.0.0.1 0
     receive
     expect_all_bytes 1000
 }
 
 @test "with a small SO_SNDBUF and a small client SO_RCVBUF every byte still arrives" {
-    start_server send -s 4096 127.0.0.1 0 || return 1
+    start_server send -s 4096 127.0.0.1 0
     receive -B 4096
     expect_equal "peer's exit status" 0 "$status"
     expect_all_bytes 4194304
@@ -71,14 +69,14 @@ expect_all_bytes() {
 @test "when signals interrupt a blocked send, short sends are reported and sent on" {
     # A SIGALRM every 5 ms; the client waits 300 ms before it reads, so the
     # server is blocked in send() with a full buffer when the signals come.
-    start_server send -a 5 -s 4096 127.0.0.1 0 || return 1
+    start_server send -a 5 -s 4096 127.0.0.1 0
     receive -W 300
     expect_all_bytes 4194304
     wait_for_output '^client 1: sent 4194304 bytes in [0-9]+ send\(\) calls: [1-9][0-9]* short'
 }
 
 @test "a client that shuts down and leaves after the greeting gives EPIPE, not a SIGPIPE death" {
-    start_server send -s 4096 127.0.0.1 0 || return 1
+    start_server send -s 4096 127.0.0.1 0
     # -H: shut down our sending side first (the server sees end-of-file);
     # -n 15: read the greeting, then close with data unread (a reset).
     # -B 4096 and the server's -s 4096 keep the bytes in flight far below the
@@ -102,7 +100,7 @@ expect_all_bytes() {
 }
 
 @test "after a client left early, the next client is served in full" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     peer -H -n 15 127.0.0.1 "$PORT"
     receive
     expect_all_bytes 4194304
@@ -110,7 +108,7 @@ expect_all_bytes() {
 }
 
 @test "a client that resets the connection is reported (ECONNRESET or EPIPE) and the server goes on" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     peer -B 4096 -n 20000 127.0.0.1 "$PORT"
     peer -R 127.0.0.1 "$PORT"
     wait_for_output '^client 2: gave up after'
@@ -120,7 +118,7 @@ expect_all_bytes() {
 }
 
 @test "it stops on SIGTERM with status 0" {
-    start_server send -b 100 127.0.0.1 0 || return 1
+    start_server send -b 100 127.0.0.1 0
     receive
     stop_server TERM
     expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS"
@@ -128,13 +126,13 @@ expect_all_bytes() {
 }
 
 @test "it stops on SIGINT (Ctrl-C) with status 0, even with a timer running (-a)" {
-    start_server send -a 5 127.0.0.1 0 || return 1
+    start_server send -a 5 127.0.0.1 0
     stop_server INT
     expect_equal "the exit status after SIGINT" 0 "$SERVER_STATUS"
 }
 
 @test "a port already in use is a setup error: bind fails with EADDRINUSE, status 1" {
-    start_server send 127.0.0.1 0 || return 1
+    start_server send 127.0.0.1 0
     run_prog send 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE '

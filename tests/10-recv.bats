@@ -7,8 +7,6 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`, see tests/07-listen.bats.
-
 # pieces ARGS...: run tests/tools/recv-pieces (one send() per PIECE) against $PORT.
 pieces() {
     local opts=()
@@ -18,14 +16,14 @@ pieces() {
 }
 
 @test "the server says where it listens, on the port the kernel chose" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     [ "$PORT" -gt 0 ] || fail "port 0 should become a real port, got $PORT"
 }
 
 @test "two sends that are both queued before the first recv come out as ONE chunk" {
     # The server waits 500 ms before its first recv; the client sends
     # "hello " and "world\n" with two send() calls at once.
-    start_server recv -d 500 127.0.0.1 0 || return 1
+    start_server recv -d 500 127.0.0.1 0
     pieces -- 'hello ' 'world\n'
     expect_status 0
     expect_equal "the server's answer" "12 bytes in 1 chunks" "$output"
@@ -34,7 +32,7 @@ pieces() {
 }
 
 @test "one send of 100000 bytes comes out as many chunks when the receive buffer is small" {
-    start_server recv -r 4096 -s 1000000 -d 200 127.0.0.1 0 || return 1
+    start_server recv -r 4096 -s 1000000 -d 200 127.0.0.1 0
     pieces -z 100000 --
     expect_status 0
     expect_line '^100000 bytes in ([2-9]|[1-9][0-9]+) chunks$'
@@ -42,7 +40,7 @@ pieces() {
 }
 
 @test "recv never returns more than the size asked for: 5000 bytes with -s 1024 are 5 chunks" {
-    start_server recv -s 1024 -d 300 127.0.0.1 0 || return 1
+    start_server recv -s 1024 -d 300 127.0.0.1 0
     pieces -z 5000 --
     expect_equal "the server's answer" "5000 bytes in 5 chunks" "$output"
     wait_for_output '^client 1: chunk 5: 904 bytes '
@@ -50,7 +48,7 @@ pieces() {
 
 @test "the total is exact, however the bytes were split: 1 MiB from a file" {
     head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/data"
-    start_server recv -s 3000 127.0.0.1 0 || return 1
+    start_server recv -s 3000 127.0.0.1 0
     peer -f "$BATS_TEST_TMPDIR/data" -H 127.0.0.1 "$PORT"
     expect_status 0
     expect_line '^1048576 bytes in [0-9]+ chunks$'
@@ -58,7 +56,7 @@ pieces() {
 }
 
 @test "every chunk's size is printed, and the sizes add up to the total" {
-    start_server recv -s 700 127.0.0.1 0 || return 1
+    start_server recv -s 700 127.0.0.1 0
     pieces -g 50 -- 'first piece\n' 'second\n' 'third and last\n'
     wait_for_output '^client 1: [0-9]+ bytes in [0-9]+ chunks$'
     local sum
@@ -68,20 +66,20 @@ pieces() {
 }
 
 @test "recv returning 0 is reported as the client's orderly close" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     peer -d 'bye\n' -H 127.0.0.1 "$PORT"
     wait_for_output '^client 1: recv returned 0: the client closed its side \(orderly shutdown\)$'
     expect_equal "the server's answer" "4 bytes in 1 chunks" "$output"
 }
 
 @test "a client that sends nothing and closes gives 0 bytes in 0 chunks" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     peer -H 127.0.0.1 "$PORT"
     expect_equal "the server's answer" "0 bytes in 0 chunks" "$output"
 }
 
 @test "a client that resets is an error for that client only; the next is served" {
-    start_server recv -d 200 127.0.0.1 0 || return 1
+    start_server recv -d 200 127.0.0.1 0
     peer -d 'abc' -R 127.0.0.1 "$PORT"
     peer -d 'next\n' -H 127.0.0.1 "$PORT"
     expect_equal "the next client's answer" "5 bytes in 1 chunks" "$output"
@@ -90,7 +88,7 @@ pieces() {
 }
 
 @test "clients are served one after another, each counted on its own" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     for i in 1 2 3; do
         peer -d "client $i\\n" -H 127.0.0.1 "$PORT"
         expect_equal "client $i's answer" "9 bytes in 1 chunks" "$output"
@@ -99,7 +97,7 @@ pieces() {
 }
 
 @test "it stops on SIGTERM with status 0, even with a client connected" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     client_open A
     wait_for_output '^client 1: .* connected$'
     stop_server TERM
@@ -108,13 +106,13 @@ pieces() {
 }
 
 @test "it stops on SIGINT (Ctrl-C) with status 0" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     stop_server INT
     expect_equal "the exit status after SIGINT" 0 "$SERVER_STATUS"
 }
 
 @test "a port already in use fails with EADDRINUSE; a bad size gets the usage line" {
-    start_server recv 127.0.0.1 0 || return 1
+    start_server recv 127.0.0.1 0
     run_prog recv 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE '

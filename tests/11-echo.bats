@@ -9,28 +9,26 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`, see tests/07-listen.bats.
-
 @test "the server says where it listens, on the port the kernel chose" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     [ "$PORT" -gt 0 ] || fail "port 0 should become a real port, got $PORT"
 }
 
 @test "a client is greeted with Hello, client!" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     client_open A
     client_expect A '^Hello, client!$'
 }
 
 @test "a line ending in LF (as nc sends it) is answered with Echo: and the line, CRLF-terminated" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'hello\n' -H 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: hello\r' "$output"
 }
 
 @test "a line ending in CRLF (as telnet sends it) is echoed without its \\r" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'hello\r\n' -H 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: hello\r' "$output"
@@ -38,7 +36,7 @@ load helpers/common
 }
 
 @test "a conversation as with telnet: each line gets its answer before the next is sent" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     client_open A
     client_expect A '^Hello, client!$'
     client_send A 'first line\r\n'
@@ -48,13 +46,13 @@ load helpers/common
 }
 
 @test "several lines in one send are answered one by one, in order" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'one\ntwo\r\nthree\n' -H 127.0.0.1 "$PORT"
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: one\r\nEcho: two\r\nEcho: three\r' "$output"
 }
 
 @test "a line sent in 1-byte pieces is still echoed as one line" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     run_tool recv-pieces -g 30 127.0.0.1 "$PORT" h e l l o ' ' w o r l d '\r' '\n'
     expect_status 0
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: hello world\r' "$output"
@@ -62,20 +60,20 @@ load helpers/common
 }
 
 @test "an empty line gets an empty echo" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d '\r\n' -H 127.0.0.1 "$PORT"
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: \r' "$output"
 }
 
 @test "a last line without a newline is answered when the client half-closes" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'no newline' -H 127.0.0.1 "$PORT"
     expect_equal "the bytes received" $'Hello, client!\r\nEcho: no newline\r' "$output"
     wait_for_output '^client 1: closed the connection after 1 lines$'
 }
 
 @test "a line longer than the buffer is answered in pieces, none lost" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     local long
     long=$(printf 'x%.0s' $(seq 1500))
     peer -d "${long}\\n" -H 127.0.0.1 "$PORT"
@@ -85,7 +83,7 @@ load helpers/common
 }
 
 @test "clients are served one after another: the second is greeted when the first leaves" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     client_open A
     client_expect A '^Hello, client!$'
     client_open B
@@ -101,7 +99,7 @@ load helpers/common
 }
 
 @test "a client that resets in the middle of a line does not stop the server" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'half a li' -R 127.0.0.1 "$PORT"
     wait_for_output '^client 1: (dropped|closed)'
     client_open B
@@ -111,7 +109,7 @@ load helpers/common
 }
 
 @test "a client that closes after half a line, without reading, does not stop the server" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     peer -d 'half' -N 127.0.0.1 "$PORT"
     peer -d 'half' -N 127.0.0.1 "$PORT"
     wait_for_output '^client 2: (dropped|closed)'
@@ -120,7 +118,7 @@ load helpers/common
 }
 
 @test "it stops on SIGTERM with status 0 while a client is connected" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     client_open A
     client_expect A '^Hello, client!$'
     stop_server TERM
@@ -130,13 +128,13 @@ load helpers/common
 }
 
 @test "it stops on SIGINT (Ctrl-C) with status 0" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     stop_server INT
     expect_equal "the exit status after SIGINT" 0 "$SERVER_STATUS"
 }
 
 @test "a port already in use fails with EADDRINUSE; a bad port gets the usage line" {
-    start_server echo-server 127.0.0.1 0 || return 1
+    start_server echo-server 127.0.0.1 0
     run_prog echo-server 127.0.0.1 "$PORT"
     expect_status 1
     expect_stderr_line '^bind: EADDRINUSE '

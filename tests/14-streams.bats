@@ -7,15 +7,10 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# start_server is called as `start_server ... || return 1`: its first look at
-# the server's output runs grep before the server has printed anything, and
-# under bats' errexit that failing grep would end the test; in an || list it
-# does not. (Reported to the lead; lesson 05 does the same.)
-
 # --- hello-server -------------------------------------------------------------
 
 @test "hello-server reads 5 bytes and answers Hello Client!, then closes" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     peer -d '12345678' 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "The reply" "Hello Client!" "$output"
@@ -23,7 +18,7 @@ load helpers/common
 }
 
 @test "hello-server does not answer before it has 5 bytes" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     # 4 bytes, then silence: no reply may come (peer gives up after 700 ms).
     peer -d '1234' -q 700 127.0.0.1 "$PORT"
     expect_status 3
@@ -31,7 +26,7 @@ load helpers/common
 }
 
 @test "hello-server answers once the fifth byte arrives in a later piece" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     client_open A
     client_send A '12'
     sleep 0.3
@@ -44,7 +39,7 @@ load helpers/common
 }
 
 @test "hello-server gives no answer to a client that closes after 3 bytes, and goes on" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     peer -H -d 'abc' 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "What came back" "" "$output"
@@ -54,7 +49,7 @@ load helpers/common
 }
 
 @test "hello-server serves clients one after another and keeps no fd of theirs" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     peer -d '11111' 127.0.0.1 "$PORT"
     wait_for_output '^closed '
     before=$(open_fds "$SERVER_PID")
@@ -69,7 +64,7 @@ load helpers/common
 }
 
 @test "hello-server stops cleanly on SIGTERM" {
-    start_server hello-server 127.0.0.1 0 || return 1
+    start_server hello-server 127.0.0.1 0
     stop_server TERM
     expect_equal "Exit status" 0 "$SERVER_STATUS"
 }
@@ -77,7 +72,7 @@ load helpers/common
 # --- lines-server -------------------------------------------------------------
 
 @test "lines-server answers a line with its length and its text in upper case" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'hello\n'
     client_expect A '.'
@@ -85,7 +80,7 @@ load helpers/common
 }
 
 @test "lines-server answers each line while the connection stays open (it flushes)" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'one\n'
     client_expect A '.' 3
@@ -99,7 +94,7 @@ load helpers/common
 }
 
 @test "lines-server answers several lines sent at once, in order, line by line" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'a\nbb\nccc\n'
     client_expect A '.'; expect_equal "Answer 1" "1 A" "$REPLY"
@@ -108,7 +103,7 @@ load helpers/common
 }
 
 @test "lines-server does not count a telnet line end (\\r\\n) in the length" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'telnet\r\n'
     client_expect A '.'
@@ -116,7 +111,7 @@ load helpers/common
 }
 
 @test "lines-server answers a line longer than 1000 bytes with an error and goes on" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     long=$(printf 'y%.0s' $(seq 1500))
     client_open A
     client_send A "$long\\nafter\\n"
@@ -127,14 +122,14 @@ load helpers/common
 }
 
 @test "lines-server answers a last line without a newline when the client half-closes" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     peer -H -d 'last' 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "The reply" $'4 LAST' "$output"
 }
 
 @test "lines-server serves clients one after another" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'first\n'
     client_expect A '^5 FIRST$'
@@ -147,7 +142,7 @@ load helpers/common
 }
 
 @test "lines-server closes each client's fds once the client leaves" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     before=$(open_fds "$SERVER_PID")
     for i in 1 2 3; do
         peer -H -d "line $i\n" 127.0.0.1 "$PORT"
@@ -160,7 +155,7 @@ load helpers/common
 }
 
 @test "lines-server survives a client that leaves without reading its answers" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     peer -R -d 'gone\n' 127.0.0.1 "$PORT"
     peer -d 'still here\n' -u '\n' 127.0.0.1 "$PORT"
     expect_status 0
@@ -168,7 +163,7 @@ load helpers/common
 }
 
 @test "lines-server stops cleanly on SIGINT, even with a client connected" {
-    start_server lines-server 127.0.0.1 0 || return 1
+    start_server lines-server 127.0.0.1 0
     client_open A
     client_send A 'hi\n'
     client_expect A '^2 HI$'
