@@ -88,8 +88,9 @@ start_chat() {
     wait_for_output 'join .* \(1 online\)$'
     wait_for_output '^peer: local port [0-9]+$' 5 "$dir/slow.err"
     slow_port=$(sed -nE 's/^peer: local port ([0-9]+)$/\1/p' "$dir/slow.err")
-    # A reader that keeps up, until it sees the last line.
-    "$(tool peer)" -u ': the end\n' -q 20000 -T 30000 127.0.0.1 "$PORT" \
+    # A reader that keeps up, until it sees the last line (its time limits
+    # are only a safety net, wide for a sanitizer build on a busy machine).
+    "$(tool peer)" -u ': the end\n' -q 30000 -T 120000 127.0.0.1 "$PORT" \
         >"$dir/reader.out" 2>"$dir/reader.err" 3>&- &
     STARTED_PIDS+=($!)
     wait_for_output 'join .* \(2 online\)$'

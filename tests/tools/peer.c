@@ -188,8 +188,10 @@ int main(int argc, char **argv)
 
     char until[4096];
     size_t until_len = until_text ? unescape(until_text, until) : 0;
-    char tail[4096];
-    size_t tail_len = 0;
+    /* TEXT may straddle two reads: the window holds the last until_len - 1
+     * bytes of the reads before, then this read's bytes. */
+    static char window[sizeof until + 65536];
+    size_t kept = 0;
     long received = 0, start = now_ms(), last = start;
     int status = 0;
     for (;;) {
@@ -231,16 +233,13 @@ int main(int argc, char **argv)
         received += n;
         last = now_ms();
         if (until_len > 0) {
-            /* Keep the last until_len-1 bytes seen plus this chunk's, to find TEXT across reads. */
-            for (ssize_t i = 0; i < n; i++) {
-                if (tail_len == sizeof tail) {
-                    memmove(tail, tail + 1, sizeof tail - 1);
-                    tail_len--;
-                }
-                tail[tail_len++] = buf[i];
-                if (tail_len >= until_len && memcmp(tail + tail_len - until_len, until, until_len) == 0)
+            memcpy(window + kept, buf, (size_t)n);
+            size_t len = kept + (size_t)n;
+            for (size_t i = 0; i + until_len <= len; i++)
+                if (window[i] == until[0] && memcmp(window + i, until, until_len) == 0)
                     goto done;
-            }
+            kept = len < until_len - 1 ? len : until_len - 1;
+            memmove(window, window + len - kept, kept);
         }
     }
 done:
