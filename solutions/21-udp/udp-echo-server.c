@@ -1,0 +1,179 @@
+/*
+ * udp-echo-server.c - lesson 21: a UDP echo server, one datagram in, one out.
+ *
+ * Binds a UDP socket and answers every datagram with the same bytes, sent
+ * back to the address recvfrom(2) reported. UDP has no connection: each
+ * datagram carries its sender's address, and that is where the reply goes.
+ * Datagrams keep their boundaries: three sendto calls arrive as three
+ * datagrams, never merged (compare lesson 10's byte stream). A datagram
+ * longer than the buffer (-b) is cut to fit; recvfrom with MSG_TRUNC returns
+ * its real length, so the server can say so. An empty datagram is a message
+ * too: recvfrom returning 0 does not mean "closed" here.
+ *
+ * -l PERCENT drops that share of the datagrams on purpose, spread evenly
+ * (50: the first, third, fifth... are dropped), so a client's retries can be
+ * tested on loopback, with no traffic leaving the machine.
+ *
+ * usage: udp-echo-server [-b BYTES] [-l PERCENT] [ADDRESS [PORT]]
+ *   -b BYTES    receive buffer, 1..65536 (default 65536: room for any datagram)
+ *   -l PERCENT  drop this share of the datagrams, 0..100 (default 0)
+ *   ADDRESS     a numeric IPv4 or IPv6 address (default 127.0.0.1)
+ *   PORT        default 9999; 0 lets the kernel choose
+ *
+ * Prints "listening on ADDRESS:PORT", then one line per datagram:
+ *   from 127.0.0.1:40000: 5 bytes
+ *   from 127.0.0.1:40000: 100 bytes, truncated to 16
+ *   from 127.0.0.1:40000: 5 bytes, dropped (-l)
+ * Stops on SIGINT or SIGTERM with status 0.
+ *
+ * Partner: udp-client HOST PORT MESSAGE...
+ *
+ * Read: udp(7), recvfrom(2) (MSG_TRUNC), sendto(2), ip(7), ipv6(7)
+ */
+#include "report.h"
+#include "args.h"
+#include "net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define USAGE "usage: udp-echo-server [-b BYTES] [-l PERCENT] [ADDRESS [PORT]]"
+#define MAX_DATAGRAM 65536      /* a UDP length field is 16 bits */
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Is datagram number k (1, 2, ...) one of the PERCENT% to drop? Spread evenly:
+ * drop it when ceil(k * p / 100) steps up. 100 drops all, 0 none. */
+static int dropped(unsigned long k, long percent)
+{
+    return (k * percent + 99) / 100 > ((k - 1) * percent + 99) / 100;
+}
+
+/* A UDP socket bound to HOST:PORT (numeric); dies on failure. */
+static int udp_bind(const char *host, const char *port)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_DGRAM,
+        .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+    };
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        die_msg("getaddrinfo %s %s: %s", host, port, gai_strerror(rc));
+    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    if (fd == -1)
+        die("socket");
+    // No listen, no accept: a bound UDP socket is ready to receive.
+    if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+        die("bind");
+    freeaddrinfo(res);
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    long size = MAX_DATAGRAM, loss = 0;
+    const char *why;
+    int opt;
+    while ((opt = getopt(argc, argv, "b:l:h")) != -1) {
+        switch (opt) {
+        case 'b':
+            if (parse_long(optarg, 1, MAX_DATAGRAM, &size, &why) == -1)
+                die_msg("udp-echo-server: -b %s: %s\n%s", optarg, why, USAGE);
+            break;
+        case 'l':
+            if (parse_long(optarg, 0, 100, &loss, &why) == -1)
+                die_msg("udp-echo-server: -l %s: %s\n%s", optarg, why, USAGE);
+            break;
+        case 'h': printf("%s\n", USAGE); return 0;
+        default: fprintf(stderr, "%s\n", USAGE); return 1;
+        }
+    }
+    const char *host = "127.0.0.1", *port_text = "9999";
+    uint16_t port;
+    if (argc - optind > 2) {
+        fprintf(stderr, "%s\n", USAGE);
+        return 1;
+    }
+    if (optind < argc)
+        host = argv[optind];
+    if (optind + 1 < argc)
+        port_text = argv[optind + 1];
+    if (parse_port(port_text, &port, &why) == -1)
+        die_msg("udp-echo-server: port %s: %s\n%s", port_text, why, USAGE);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    // No SA_RESTART: a signal interrupts recvfrom (EINTR) and the loop ends.
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        die("sigaction");
+
+    int fd = udp_bind(host, port_text);
+    if (announce_listening(fd) == -1)
+        die("getsockname");
+
+    static unsigned char data[MAX_DATAGRAM];
+    unsigned long count = 0;
+    while (!stop_signal) {
+        struct sockaddr_storage from;
+        socklen_t from_len = sizeof from;
+        //@todo receive one datagram into data (size bytes) with recvfrom(2), keeping the
+        //@ //       sender's address in from. Pass MSG_TRUNC (udp(7)) so that n is the
+        //@ //       datagram's real length even when it did not fit.
+        //@ ssize_t n = -1;
+        //@ errno = ENOSYS;
+        //@ (void)from_len, (void)data;
+        //@begin
+        // One recvfrom returns exactly one datagram, however many are queued.
+        // With MSG_TRUNC, Linux returns the datagram's full length even when
+        // only `size` bytes of it fit in data (the rest is gone for good).
+        ssize_t n = recvfrom(fd, data, (size_t)size, MSG_TRUNC,
+                             (struct sockaddr *)&from, &from_len);
+        //@end
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;       /* a signal (or an injected EINTR): the loop decides */
+            die("recvfrom");
+        }
+        count++;
+        char who[ADDRESS_TEXT_MAX];
+        format_address((struct sockaddr *)&from, who, sizeof who);
+        size_t keep = (size_t)n < (size_t)size ? (size_t)n : (size_t)size;
+        if (dropped(count, loss)) {
+            printf("from %s: %zd bytes, dropped (-l)\n", who, n);
+            continue;
+        }
+        if ((size_t)n > keep)
+            printf("from %s: %zd bytes, truncated to %zu\n", who, n, keep);
+        else
+            printf("from %s: %zd bytes\n", who, n);
+        //@todo send the keep bytes of data back to the sender, the address in from
+        //@ //       (from_len bytes long), with sendto(2).
+        //@ ssize_t sent = 0;
+        //@begin
+        // The reply goes to whoever sent this datagram: the address recvfrom
+        // filled in. A datagram goes whole or not at all: no partial sends.
+        ssize_t sent = sendto(fd, data, keep, 0, (struct sockaddr *)&from, from_len);
+        //@end
+        // A failed reply costs one datagram, not the server: UDP promises no
+        // delivery anyway, and the client will ask again.
+        if (sent == -1)
+            warn_errno("sendto");
+    }
+    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (close(fd) == -1)
+        die("close");
+    return 0;
+}
