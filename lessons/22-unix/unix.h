@@ -1,0 +1,43 @@
+/*
+ * unix.h - lesson 22: a Unix-domain socket address from a name.
+ *
+ * A name is either a path in the file system ("/tmp/echo.sock"), where
+ * bind(2) creates a socket file that stays until someone unlink(2)s it, or,
+ * on Linux, "@name": a name in the abstract namespace, which makes no file
+ * and vanishes when the last socket using it is closed.
+ *
+ * Read: unix(7) (Address format; Abstract sockets), bind(2), unlink(2)
+ */
+#ifndef LESSON22_UNIX_H
+#define LESSON22_UNIX_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/*
+ * Fill addr for NAME and set *len to the length to pass to bind or connect.
+ * -1 with errno ENAMETOOLONG if NAME does not fit in sun_path (108 bytes on
+ * Linux, NUL included): never cut a path short, or the server binds one
+ * name and the client connects to another.
+ */
+static inline int unix_address(const char *name, struct sockaddr_un *addr, socklen_t *len)
+{
+    size_t n = strlen(name);
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    if (n >= sizeof addr->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    // TODO: copy NAME into addr->sun_path and set *len. A path: its bytes, then a
+    //       NUL; *len = offsetof(struct sockaddr_un, sun_path) + n + 1. "@name":
+    //       sun_path[0] stays NUL and the name follows; *len counts exactly the
+    //       bytes used (no NUL at the end: unix(7), "Abstract sockets").
+    *len = sizeof addr->sun_family;
+    return 0;
+}
+
+#endif
