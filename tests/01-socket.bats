@@ -6,16 +6,8 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 
-# as_unprivileged CMD...: run CMD without CAP_NET_RAW even when the tests run as
-# root (CI containers often do), so the EPERM of raw sockets can be shown.
-without_net_raw() {
-    if [ "$(id -u)" -eq 0 ]; then
-        command -v setpriv >/dev/null || skip "running as root and setpriv(1) is missing"
-        setpriv --bounding-set -net_raw --inh-caps -net_raw "$@"
-    else
-        "$@"
-    fi
-}
+# The EPERM tests run the program without CAP_NET_RAW even when the tests run
+# as root (CI containers often do): run_prog --without-net-raw (setpriv(1)).
 
 @test "an IPv4 TCP socket is fd 3, the first free number after stdin, stdout and stderr" {
     run_prog socket
@@ -39,14 +31,14 @@ without_net_raw() {
 }
 
 @test "without CAP_NET_RAW, a raw ICMP socket fails with EPERM" {
-    path=$(prog socket)
-    run -0 without_net_raw "$path"
+    run_prog --without-net-raw socket
+    expect_status 0
     expect_line '^socket\(AF_INET, SOCK_RAW, IPPROTO_ICMP\) failed: EPERM \(Operation not permitted\)$'
 }
 
 @test "without CAP_NET_RAW, an AF_PACKET socket fails with EPERM" {
-    path=$(prog socket)
-    run -0 without_net_raw "$path"
+    run_prog --without-net-raw socket
+    expect_status 0
     expect_line '^socket\(AF_PACKET, SOCK_RAW, htons\(ETH_P_ALL\)\) failed: EPERM \(Operation not permitted\)$'
 }
 
@@ -72,9 +64,8 @@ without_net_raw() {
 }
 
 @test "the program leaves no socket open when it exits (strace shows a close for each)" {
-    command -v strace >/dev/null || skip "strace is not installed"
-    path=$(prog socket)
-    run -0 timeout 10 strace -f -e trace=socket,close -o "$BATS_TEST_TMPDIR/trace" "$path"
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-f -e trace=socket,close" socket
+    expect_status 0
     # Walk the trace in order: a socket() that returned fd N opens N, a
     # successful close(N) closes it. Whatever is still open at the end leaked.
     # (Counting closes alone is not enough: the loader closes files too.)

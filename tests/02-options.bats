@@ -32,9 +32,8 @@ sysctl_field() {
 }
 
 @test "TCP_NODELAY really is set at the TCP level (strace shows SOL_TCP, not SOL_SOCKET)" {
-    command -v strace >/dev/null || skip "strace is not installed"
-    path=$(prog options)
-    run -0 timeout 10 strace -e trace=setsockopt -o "$BATS_TEST_TMPDIR/trace" "$path"
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-e trace=setsockopt" options
+    expect_status 0
     trace=$(cat "$BATS_TEST_TMPDIR/trace")
     expect_line '^setsockopt\([0-9]+, SOL_TCP, TCP_NODELAY, \[1\], 4\) = 0$' "$trace"
     expect_line '^setsockopt\([0-9]+, SOL_SOCKET, SO_RCVBUF, \[8192\], 4\) = 0$' "$trace"

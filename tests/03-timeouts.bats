@@ -14,11 +14,28 @@ load helpers/common
 listener() {
     SERVER_OUT="$BATS_TEST_TMPDIR/listener.$RANDOM.out"
     SERVER_ERR="${SERVER_OUT%.out}.err"
-    "$(tool timeouts-listener)" "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    SERVER_PID=$!
-    STARTED_PIDS+=("$SERVER_PID")
+    spawn "$SERVER_OUT" "$SERVER_ERR" "$(tool timeouts-listener)" "$@"
+    SERVER_PID=$SPAWNED_PID
     wait_for_output '(listening on|closed port) 127\.0\.0\.1:[0-9]+' 5 || return 1
     PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' "$SERVER_OUT" | head -n 1)
+}
+
+# still_waiting_after SECONDS ARGS...: start `timeouts ARGS` in the background
+# and check it is still running SECONDS later (teardown kills it); sets
+# WAITER_OUT to the file with its output.
+still_waiting_after() {
+    local seconds=$1 path
+    shift
+    path=$(prog timeouts) || return 1
+    WAITER_OUT="$BATS_TEST_TMPDIR/waiter.out"
+    spawn "$WAITER_OUT" "${WAITER_OUT%.out}.err" "$path" "$@"
+    sleep "$seconds"
+    kill -0 "$SPAWNED_PID" 2>/dev/null && return 0
+    local st=0
+    { wait "$SPAWNED_PID"; } 2>/dev/null || st=$?
+    fail "Expected timeouts $* to be still waiting after ${seconds}s (0 means no limit), but it exited with status $st." \
+        "$(show_text "Its output:" "$(cat "$WAITER_OUT")")" \
+        "$(show_text "Its error output:" "$(cat "${WAITER_OUT%.out}.err")")"
 }
 
 now_ms() {
@@ -63,11 +80,8 @@ timed_recv() {
 
 @test "a zero timeout means no timeout: recv is still waiting after 1.5 s" {
     listener -b 8
-    path=$(prog timeouts)
-    run timeout 1.5 "$path" recv 127.0.0.1 "$PORT" 0 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-    [ "$status" -eq 124 ] || fail "Expected recv to block until timeout(1) stopped it (status 124), but the program exited with $status." \
-        "$(show_text "Its output:" "$output")"
-    expect_line '^SO_RCVTIMEO set to 0 ms'
+    still_waiting_after 1.5 recv 127.0.0.1 "$PORT" 0 || return 1
+    expect_line '^SO_RCVTIMEO set to 0 ms' "$(cat "$WAITER_OUT")"
 }
 
 @test "connect with a deadline succeeds at once against a listener with room in its queue" {
@@ -89,6 +103,12 @@ timed_recv() {
     took=$(sed -nE 's/^connect to .* failed after ([0-9]+) ms$/\1/p' <<<"$output")
     [ "$took" -ge 500 ] || fail "connect gave up after ${took} ms, before its 500 ms deadline."
     [ "$took" -lt 3000 ] || fail "connect took ${took} ms to give up; the deadline was 500 ms."
+}
+
+@test "a zero deadline means no deadline: connect to a full accept queue is still waiting after 1.5 s" {
+    listener -b 0 -f 1
+    wait_for_output '^filled 1 of 1$' 1
+    still_waiting_after 1.5 connect 127.0.0.1 "$PORT" 0
 }
 
 @test "a refused connect is reported from SO_ERROR as ECONNREFUSED, not as connected" {

@@ -48,11 +48,10 @@ median_ms() {
 }
 
 @test "each round is two sends (header, body) and then the reply: write-write-read" {
-    command -v strace >/dev/null || skip "strace is not installed"
     start_server rr-server 127.0.0.1 0
-    path=$(prog rr-client)
-    run -0 timeout 10 strace -e trace=sendto,sendmsg,write,recvfrom -o "$BATS_TEST_TMPDIR/trace" \
-        "$path" -n -c 3 -s 50 127.0.0.1 "$PORT"
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-e trace=sendto,sendmsg,write,recvfrom" \
+        rr-client -n -c 3 -s 50 127.0.0.1 "$PORT"
+    expect_status 0
     trace=$(cat "$BATS_TEST_TMPDIR/trace")
     headers=$(grep -cE '^sendto\([0-9]+, "\\0\\0\\0002", 4,' <<<"$trace" || true)
     bodies=$(grep -cE '^sendto\([0-9]+, "x+"\.*, 50,' <<<"$trace" || true)

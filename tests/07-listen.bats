@@ -14,8 +14,7 @@ PROBE_OUT=""
 # each) and hold those that completed open for 8 s; waits until they are held.
 probe_in_background() {
     PROBE_OUT="$BATS_TEST_TMPDIR/probe.out"
-    "$(tool listen-probe)" -t 500 -H 8000 127.0.0.1 "$PORT" "$1" >"$PROBE_OUT" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    STARTED_PIDS+=("$!")
+    spawn "$PROBE_OUT" "${PROBE_OUT%.out}.err" "$(tool listen-probe)" -t 500 -H 8000 127.0.0.1 "$PORT" "$1"
     wait_for_output '^holding ' 10 "$PROBE_OUT"
 }
 

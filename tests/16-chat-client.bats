@@ -23,9 +23,8 @@ start_client() {
     path=$(prog chat-client) || return 1
     OUT="$BATS_TEST_TMPDIR/client.out" ERR="$BATS_TEST_TMPDIR/client.err"
     mkfifo "$fifo"
-    "$path" 127.0.0.1 "$PORT" <"$fifo" >"$OUT" 2>"$ERR" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    CLIENT_PID=$!
-    STARTED_PIDS+=("$CLIENT_PID")
+    spawn --stdin "$fifo" "$OUT" "$ERR" "$path" 127.0.0.1 "$PORT"
+    CLIENT_PID=$SPAWNED_PID
     exec {KEYBOARD}>"$fifo"
 }
 

@@ -127,55 +127,110 @@ check_ended_well() {
     fi
 }
 
-# run_prog [--timeout S] [--stdin FILE] NAME [ARGS...]
+# run_prog [OPTIONS] NAME [ARGS...]
 # Run this lesson's program NAME to completion and set:
 #   $status, $output (stdout), $stderr, $lines (stdout as an array)
 # A hang (past S seconds, default $PROG_TIMEOUT) or a crash fails the test.
+# OPTIONS:
+#   --timeout S         the time limit (default $PROG_TIMEOUT)
+#   --stdin FILE        its standard input (default /dev/null)
+#   --as-nobody         run it as user nobody (uid 65534), without root's
+#                       capabilities (setpriv(1)); when the tests do not run
+#                       as root, it already is unprivileged and runs as is
+#   --without-net-raw   run it without CAP_NET_RAW (setpriv(1)); as is when not root
+#   --strace FILE OPTS  run it under strace -o FILE OPTS, OPTS split on spaces
+#                       ("-f -e trace=socket,close"); skips without strace
+# However it is run, it runs under the same time limit and nothing of it
+# outlives the run (run_command).
 run_prog() {
-    local seconds=$PROG_TIMEOUT input=/dev/null
-    while true; do
-        case "$1" in
-            --timeout) seconds=$2; shift 2 ;;
-            --stdin) input=$2; shift 2 ;;
-            *) break ;;
-        esac
-    done
+    local seconds=$PROG_TIMEOUT input=/dev/null via=()
+    _run_options "$@" || return 1
+    shift "$_RUN_SHIFT"
     local name=$1 path
     shift
     path=$(prog "$name") || return 1
-    run_command "$seconds" "$input" "$name" "$path" "$@"
+    _run_check_via "$path" || return 1
+    run_command "$seconds" "$input" "$name" "${via[@]}" "$path" "$@"
 }
 
-# run_tool [--timeout S] [--stdin FILE] NAME [ARGS...]: run_prog for a test tool.
+# run_tool [OPTIONS] NAME [ARGS...]: run_prog for a test tool (same OPTIONS).
 run_tool() {
-    local seconds=$PROG_TIMEOUT input=/dev/null
-    while true; do
-        case "$1" in
-            --timeout) seconds=$2; shift 2 ;;
-            --stdin) input=$2; shift 2 ;;
-            *) break ;;
-        esac
-    done
+    local seconds=$PROG_TIMEOUT input=/dev/null via=()
+    _run_options "$@" || return 1
+    shift "$_RUN_SHIFT"
     local name=$1
     shift
-    run_command "$seconds" "$input" "the test tool $name" "$(tool "$name")" "$@"
+    _run_check_via "$(tool "$name")" || return 1
+    run_command "$seconds" "$input" "the test tool $name" "${via[@]}" "$(tool "$name")" "$@"
 }
 
-run_command() {  # run_command SECONDS INPUT WHAT PATH ARGS...
-    local seconds=$1 input=$2 what=$3 path=$4
-    shift 4
+# _run_options ARGS...: parse run_prog's OPTIONS into the caller's seconds,
+# input and via (the command to put in front of the program); sets
+# _RUN_SHIFT to how many arguments they took.
+_run_options() {
+    _RUN_SHIFT=0
+    local opts
+    while true; do
+        case "$1" in
+            --timeout) seconds=$2; shift 2; _RUN_SHIFT=$((_RUN_SHIFT + 2)) ;;
+            --stdin) input=$2; shift 2; _RUN_SHIFT=$((_RUN_SHIFT + 2)) ;;
+            --as-nobody)
+                [ "$(id -u)" -eq 0 ] && via+=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+                shift; _RUN_SHIFT=$((_RUN_SHIFT + 1)) ;;
+            --without-net-raw)
+                [ "$(id -u)" -eq 0 ] && via+=(setpriv --bounding-set -net_raw --inh-caps -net_raw)
+                shift; _RUN_SHIFT=$((_RUN_SHIFT + 1)) ;;
+            --strace)
+                command -v strace >/dev/null || skip "strace is not installed"
+                read -ra opts <<<"$3"
+                via+=(strace -o "$2" "${opts[@]}" --)
+                shift 3; _RUN_SHIFT=$((_RUN_SHIFT + 3)) ;;
+            *) return 0 ;;
+        esac
+    done
+}
+
+# _run_check_via PATH: skip the test if the caller's via cannot run PATH here
+# (no setpriv, or user nobody may not execute PATH).
+_run_check_via() {
+    [ "${via[0]:-}" = setpriv ] || return 0
+    command -v setpriv >/dev/null || skip "running as root and setpriv(1) is missing"
+    "${via[@]}" test -x "$1" 2>/dev/null || skip "${via[*]} cannot run $1 here"
+}
+
+# run_command SECONDS INPUT WHAT COMMAND [ARGS...]: run COMMAND (a path, or a
+# wrapper such as setpriv or strace followed by the path) to completion, as
+# run_prog does. timeout(1) runs it in a process group of its own and, after
+# SECONDS, sends SIGTERM to that whole group, then SIGKILL 2 s later; when the
+# run ends, for whatever reason, whatever of that group is left (a child it
+# forked, a tracee) is killed too. The run happens in the background and the
+# test waits for it with `wait`, which a signal interrupts: bats' own per-test
+# timeout can then end the test, and teardown kills the group (RUNNING_PID).
+run_command() {
+    local seconds=$1 input=$2 what=$3
+    shift 3
     local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err"
     # Close the fds bats keeps open (3 and up), so the program starts with only
     # 0, 1 and 2, as it would from a shell: fd numbers in its output are the real ones.
     status=0
-    # The subshell keeps bash's own "Segmentation fault" notice out of the test's
+    timeout -k 2 "$seconds" "$@" <"$input" >"$out" 2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    RUNNING_PID=$!
+    # The braces keep bash's own "Segmentation fault" notice out of the test's
     # output: check_ended_well says it better.
-    (timeout -k 2 "$seconds" "$path" "$@" <"$input" >"$out" 2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exit $?) 2>/dev/null || status=$?
+    { wait "$RUNNING_PID"; } 2>/dev/null || status=$?
+    kill_group "$RUNNING_PID"
+    RUNNING_PID=""
     output=$(cat "$out")
     stderr=$(cat "$err")
     # shellcheck disable=SC2034  # read by the tests
     mapfile -t lines <"$out"
     check_ended_well "$status" "$what" "$seconds" "$output" "$stderr"
+}
+
+# kill_group PID: SIGKILL the process group PID leads (one that run_command's
+# timeout or spawn's setsid made), if anything of it is left.
+kill_group() {
+    kill -KILL -- "-$1" 2>/dev/null || true
 }
 
 # --- assertions with readable failures ---------------------------------------
@@ -296,10 +351,8 @@ start_listener() {
     shift 2
     SERVER_OUT="$BATS_TEST_TMPDIR/$name.$RANDOM.out"
     SERVER_ERR="${SERVER_OUT%.out}.err"
-    # 3>&- : bats waits for fd 3 to close; a background server must not hold it.
-    "$path" "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    SERVER_PID=$!
-    STARTED_PIDS+=("$SERVER_PID")
+    spawn "$SERVER_OUT" "$SERVER_ERR" "$path" "$@"
+    SERVER_PID=$SPAWNED_PID
     local deadline=$((SECONDS + LISTEN_TIMEOUT)) port
     while [ "$SECONDS" -le "$deadline" ]; do
         port=$(listening_port "$SERVER_OUT")
@@ -371,14 +424,40 @@ open_fds() {
     find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
 
-# stop_started: kill every process this test started, by PID, and only those.
+# spawn [--stdin FILE] OUT ERR COMMAND [ARGS...]: start COMMAND in the
+# background, with stdin /dev/null (or FILE, a FIFO the test writes to),
+# stdout to OUT, stderr to ERR and no fd above 2 (bats waits for
+# fd 3 to close: a background program must not hold it). It gets a process
+# group of its own (setsid(1): the test shell's background child is no group
+# leader, so setsid execs COMMAND without forking and SPAWNED_PID is COMMAND's
+# own PID). STARTED_PIDS remembers it; stop_started kills the PID and the
+# group, so what it forks, a tracee under strace, or a program run as another
+# user (setpriv) goes with it.
+spawn() {
+    local input=/dev/null
+    [ "$1" = --stdin ] && { input=$2; shift 2; }
+    local out=$1 err=$2
+    shift 2
+    if command -v setsid >/dev/null; then set -- setsid "$@"; fi
+    "$@" >"$out" 2>"$err" <"$input" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    SPAWNED_PID=$!
+    STARTED_PIDS+=("$SPAWNED_PID")
+}
+
+# stop_started: kill every process this test started, by PID and by its own
+# process group (spawn, run_command), and only those. It runs at teardown,
+# whatever the test's outcome, and also after bats' per-test timeout: then a
+# run_command still waiting (RUNNING_PID) is killed the same way.
 stop_started() {
     local pid
+    [ -n "${RUNNING_PID:-}" ] && STARTED_PIDS+=("$RUNNING_PID")
     for pid in "${STARTED_PIDS[@]}"; do
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        kill_group "$pid"
+        kill -KILL "$pid" 2>/dev/null || true
+        { wait "$pid"; } 2>/dev/null || true
     done
     STARTED_PIDS=()
+    RUNNING_PID=""
     return 0
 }
 

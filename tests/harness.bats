@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# The test harness itself (tests/helpers/common.bash): no test may hang past
+# its limit, and nothing a test starts may outlive it.
+#
+# tests/fixtures/forever.c is a lesson program that never exits: it ignores
+# SIGTERM, SIGINT and SIGHUP, forks a child that does the same, and keeps its
+# stdout open. A lesson file made up here (99-forever.bats, in a temporary
+# directory) starts it every way the lesson tests start programs: run_prog
+# plain, as user nobody, under strace; start_server and spawn in the
+# background, plain, as nobody and under strace; and a test that waits for it
+# for ever, which only bats' own per-test timeout ends. Every one of those
+# tests must fail, within its limit, and afterwards no process of the fixture
+# may be alive: each notes its PID (and its parent's) in a file, and each PID
+# is checked.
+#
+# Lessonless: tests/run runs it with the full suite only.
+
+bats_require_minimum_version 1.7.0
+load helpers/common
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+
+setup_file() {
+    # Not BATS_FILE_TMPDIR: user nobody must be able to run the fixture and
+    # write its PID file, and bats makes its own directories private (0700).
+    HARNESS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/workbook-harness.XXXXXX")
+    chmod 755 "$HARNESS_DIR"
+    mkdir -p "$HARNESS_DIR/bin/99-forever"
+    ${CC:-cc} -std=c11 -Wall -Wextra -o "$HARNESS_DIR/bin/99-forever/forever" \
+        "$TOP/tests/fixtures/forever.c"
+    export HARNESS_DIR
+}
+
+teardown_file() {
+    [ -n "${HARNESS_DIR:-}" ] && rm -rf "$HARNESS_DIR"
+}
+
+# the_lesson_file: 99-forever.bats, one test per way to start a program; every
+# one of them must fail. 6 s per test (BATS_TEST_TIMEOUT), 2 s run limits.
+the_lesson_file() {
+    # (=test, not the real word: bats would take these for tests of this file.)
+    sed 's/^=test /@test /' >"$HARNESS_DIR/99-forever.bats" <<TESTS
+bats_require_minimum_version 1.7.0
+load "$TOP/tests/helpers/common"
+
+=test "run_prog: a program that never exits" {
+    run_prog --timeout 1 forever
+}
+
+=test "run_prog --as-nobody" {
+    run_prog --timeout 1 --as-nobody forever
+}
+
+=test "run_prog --strace" {
+    run_prog --timeout 1 --strace "\$BATS_TEST_TMPDIR/trace" "-f" forever
+}
+
+=test "run_prog with a limit longer than the test's: bats' own timeout ends it" {
+    run_prog --timeout 100 forever
+}
+
+=test "start_server, then stop_server: it ignores SIGTERM" {
+    start_server forever
+    stop_server TERM
+}
+
+=test "start_server, then a test that waits for it for ever: bats' own timeout ends it" {
+    start_server forever
+    wait "\$SERVER_PID"
+}
+
+=test "spawn as nobody, then waiting for output that never comes" {
+    spawn "\$BATS_TEST_TMPDIR/n.out" "\$BATS_TEST_TMPDIR/n.err" \\
+        setpriv --reuid=65534 --regid=65534 --clear-groups "\$(prog forever)"
+    wait_for_output 'never printed' 2 "\$BATS_TEST_TMPDIR/n.out"
+}
+
+=test "spawn under strace, then waiting for output that never comes" {
+    spawn "\$BATS_TEST_TMPDIR/s.out" "\$BATS_TEST_TMPDIR/s.err" \\
+        strace -f -o "\$BATS_TEST_TMPDIR/trace" -- "\$(prog forever)"
+    wait_for_output 'never printed' 2 "\$BATS_TEST_TMPDIR/s.out"
+}
+TESTS
+}
+
+@test "a program that never exits fails its test within the limit, started any way, and nothing of it survives" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to run the fixture as user nobody"
+    command -v setpriv >/dev/null || skip "setpriv(1) is missing"
+    command -v strace >/dev/null || skip "strace is not installed"
+    the_lesson_file
+    local pids="$HARNESS_DIR/pids" tap="$HARNESS_DIR/tap" start bats
+    : >"$pids"
+    chmod 666 "$pids"
+    # Inside bats, PATH starts with bats' libexec directory, whose `bats` is
+    # not the one to run: leave it out.
+    local path
+    path=$(tr ':' '\n' <<<"$PATH" | grep -v 'bats-core' | paste -sd ':')
+    bats=$(PATH=$path "$TOP/tools/ensure-bats")
+    start=$SECONDS
+    # 8 tests: 4 end at a 1 s run limit (+2 s to SIGKILL), 2 at bats' 4 s,
+    # 2 at a 5 s or 2 s wait. The outer timeout only keeps a broken harness
+    # from hanging this test; it is not what is being tested.
+    # A clean environment: bats' own variables from this run would confuse the inner one.
+    env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" FOREVER_PIDS="$pids" \
+        WORKBOOK_BIN="$HARNESS_DIR/bin" WORKBOOK_TOOLS="${WORKBOOK_TOOLS:-$TOP/build/tools}" \
+        BATS_TEST_TIMEOUT=4 \
+        timeout -k 5 240 "$bats" --tap "$HARNESS_DIR/99-forever.bats" >"$tap" 2>&1 || true
+    local took=$((SECONDS - start))
+    [ "$took" -lt 120 ] || fail "The 8 tests took ${took}s: some step waited far past its limit." "$(cat "$tap")"
+
+    # Every test failed (none passed, none was skipped quietly).
+    local total failed
+    total=$(grep -c '^\(not \)\?ok ' "$tap" || true)
+    failed=$(grep '^not ok ' "$tap" | grep -vc '# skip' || true)
+    [ "$total" -eq 8 ] || fail "Expected 8 tests to run, $total did." "$(cat "$tap")"
+    [ "$failed" -eq 8 ] || fail "Expected all 8 to fail, $failed did." "$(cat "$tap")"
+    grep -q 'timeout after 4s' "$tap" ||
+        fail "No test was ended by bats' own per-test timeout, as two should be." "$(cat "$tap")"
+
+    # Each way started the fixture, which forked: 2 PIDs per test at least.
+    local n
+    n=$(wc -l <"$pids")
+    [ "$n" -ge 16 ] || fail "Only $n fixture processes noted their PID; 16 were expected." \
+        "$(cat "$pids")" "$(cat "$tap")"
+
+    # Nothing survives: check each PID (a PID that is alive again must be
+    # another program, not the fixture).
+    local pid ppid alive="" deadline=$((SECONDS + 3))
+    while read -r pid ppid; do
+        while kill -0 "$pid" 2>/dev/null && grep -q forever "/proc/$pid/cmdline" 2>/dev/null &&
+              [ "$SECONDS" -le "$deadline" ]; do
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null && grep -q forever "/proc/$pid/cmdline" 2>/dev/null; then
+            alive+="$pid (parent $ppid, user $(stat -c %U "/proc/$pid")) "
+            kill -KILL "$pid" 2>/dev/null || true     # ours: the fixture this test ran
+        fi
+    done <"$pids"
+    [ -z "$alive" ] || fail "These fixture processes outlived their tests: $alive" "$(cat "$tap")"
+}
