@@ -169,10 +169,10 @@ load helpers/unix
     else
         # Not root: the file is ours, but with mode 000 nobody may open it,
         # us included; the sender gets it already open, as its stdin.
-        start_unix_server fd-recv "$name" "$file"
         local fd
         exec {fd}<"$file"
         chmod 000 "$file"
+        start_unix_server fd-recv "$name" "$file"
         status=0
         output=$(timeout 10 "$(prog fd-send)" "$name" - <&"$fd" 2>&1) || status=$?
         exec {fd}<&-
