@@ -58,8 +58,9 @@ start_chat() {
     for i in $(seq 1 $last); do
         client_open "c$i"
     done
-    # The last one cannot get a descriptor: it is accepted on the spare one and refused.
-    client_expect "c$last" '^\* server full \([0-9]+ clients\), try again later$' 10
+    # The last one cannot get a descriptor: it is accepted on the spare one and
+    # refused, and told the real reason (not "server full": the room is not).
+    client_expect "c$last" '^\* out of file descriptors \(EMFILE\), try again later$' 10
     client_expect_closed "c$last"
     wait_for_output 'refused 127\.0\.0\.1:[0-9]+: out of file descriptors \(EMFILE\)$'
     # The room was not hurt: the first client still chats.

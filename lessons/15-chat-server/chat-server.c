@@ -6,13 +6,20 @@
  * One lock guards the room (who is in it, names, each client's queue). A
  * line from one client is only APPENDED to the others' queues under the
  * lock; no thread ever sends while holding it, so a client that stops
- * reading blocks nobody but its own writer. Its queue grows past the -q
- * limit and it is disconnected. SIGINT/SIGTERM: everyone is told, every
- * connection closed, every thread joined, exit 0.
+ * reading blocks nobody but its own writer.
  *
- * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [ADDRESS [PORT]]
+ * Backpressure with a deadline: a queue that reaches -q bytes is "full", and
+ * a client's line waits (its reader thread sleeps, the lock released) until
+ * no queue is full, so a fast sender is slowed to the pace of the slowest
+ * reader instead of drowning it. A queue that stays full for -t seconds
+ * belongs to a client that is not reading: it is cut off, and the senders go
+ * on. A queue that passes 4 times -q is cut off at once. SIGINT/SIGTERM:
+ * everyone is told, every connection closed, every thread joined, exit 0.
+ *
+ * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
  *   -m  most clients at once (default 64); one more is told "server full"
- *   -q  output backlog in bytes past which a client is dropped (default 262144)
+ *   -q  a client's queue is full at this many bytes (default 262144)
+ *   -t  how long a queue may stay full before its client is dropped (default 3)
  *   ADDRESS a numeric IPv4/IPv6 address (default 127.0.0.1), PORT default 9999
  *
  * Partner: lesson 16's chat-client, or nc/telnet. Protocol: docs/15-chat-server.md
@@ -38,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [ADDRESS [PORT]]"
+#define USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]"
 #define MAX_LINE 1000           /* bytes in a chat line, not counting "\n" */
 #define NAME_LEN 20             /* /nick NAME: 1-20 of [A-Za-z0-9_-] */
 #define LINGER_SECONDS 2        /* how long a leaving client's writer may drain */
@@ -47,9 +54,18 @@
  * the accept queue full (lesson 07). The kernel caps it at somaxconn. */
 #define BACKLOG SOMAXCONN
 /* A writer thread sends only when the scheduler runs it; until then a fast
- * sender's lines pile up in the queue. 256 KiB covers such a burst (2,000
- * lines unpaced, measured in docs/17-chat-poll.md); 64 KiB did not. */
+ * sender's lines pile up in the queue, and its sender waits. 256 KiB lets a
+ * burst through without waiting (2,000 lines unpaced, measured in
+ * docs/17-chat-poll.md). */
 #define QUEUE_LIMIT (256 * 1024)
+#define GRACE_SECONDS 3         /* -t: how long a full queue may stay full */
+/* The hard limit, 4 times -q: past it a client is cut off at once. Chat
+ * lines wait for room, so only notices (joins, leaves, /who answers to a
+ * client that asks and never reads) can take a queue that far. */
+#define HARD_LIMIT_TIMES 4
+/* The writer sends at most this much per turn, so the room sees its queue
+ * shrink (and a waiting sender wakes) as soon as a reader takes a little. */
+#define WRITE_CHUNK (16 * 1024)
 #define COMMANDS "commands: /nick NAME, /who, /quit"
 
 /*
@@ -64,11 +80,17 @@ struct client {
     char name[NAME_LEN + 1];            /* [lock] "" until /nick */
     struct client *next;                /* [lock] every session, in join order */
     int in_room;                        /* [lock] joined and not yet left */
-    char *out;                          /* [lock] queued bytes, out[0..out_len) */
-    size_t out_len, out_cap, sending;   /* [lock] sending: bytes the writer holds */
+    char *out;                          /* [lock] queued bytes, out[out_head..out_len) */
+    size_t out_head, out_len, out_cap;  /* [lock] */
+    size_t sending;                     /* [lock] bytes the writer took and is sending */
+    int full;                           /* [lock] queued + sending reached the -q limit... */
+    struct timespec full_since;         /* [lock] ...at this time (CLOCK_MONOTONIC) */
     int closing;                        /* [lock] no more output; writer drains and ends */
     int too_slow, send_error, writer_done;  /* [lock] */
-    pthread_cond_t cond;                /* writer: "more to send"; reader: "writer done" */
+    /* One condition variable per condition (pthread_cond_wait(3)), all on
+     * CLOCK_MONOTONIC: a signal can never wake the wrong kind of waiter. */
+    pthread_cond_t more;                /* the writer waits: "queued bytes, or closing" */
+    pthread_cond_t done;                /* the reader waits: "writer_done" */
     /* The reader's own framing state: only the reader thread touches these. */
     char in[4096];
     size_t in_start, in_end;
@@ -79,12 +101,16 @@ struct client {
 
 static struct {
     pthread_mutex_t lock;
+    pthread_cond_t room_made;           /* senders wait: "a full queue shrank, or went" */
+    pthread_condattr_t monotonic;       /* every condition variable's clock */
     struct client *sessions;            /* every live session, in join order */
     struct client *done;                /* finished sessions for main to join */
     long count, seats, max_clients;     /* in the room / counted against -m / -m */
-    size_t queue_limit;
+    size_t queue_limit;                 /* -q: a queue this long is full */
+    long grace;                         /* -t: seconds a queue may stay full */
     int stopping;
-} room = {.lock = PTHREAD_MUTEX_INITIALIZER, .max_clients = 64, .queue_limit = QUEUE_LIMIT};
+} room = {.lock = PTHREAD_MUTEX_INITIALIZER, .max_clients = 64,
+          .queue_limit = QUEUE_LIMIT, .grace = GRACE_SECONDS};
 
 static int wake_pipe[2] = {-1, -1};    /* any thread -> main: "look around" */
 
@@ -129,18 +155,108 @@ static const char *who(const struct client *c)   /* [lock] */
     return c->name[0] ? c->name : c->addr;
 }
 
+/* The time now on CLOCK_MONOTONIC, the clock our condition variables use:
+ * it never jumps when someone sets the date (clock_gettime(2)). */
+static struct timespec now_monotonic(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now;
+}
+
+static int earlier(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* Bytes c still has to send: queued, and taken by its writer. [lock] */
+static size_t backlog(const struct client *c)
+{
+    return c->out_len - c->out_head + c->sending;
+}
+
+/* Cut c off as too slow (lock held): drop its queue; shutdown(2) does not
+ * block, it wakes both of c's threads (send fails, recv returns 0), and c's
+ * reader then leaves the room the normal way. Senders waiting for c go on. */
+static void cut_off(struct client *c)
+{
+    c->too_slow = c->closing = 1;
+    c->out_head = c->out_len = 0;
+    shutdown(c->fd, SHUT_RDWR);
+    pthread_cond_signal(&c->more);
+    pthread_cond_broadcast(&room.room_made);
+}
+
+/* Append len bytes to c's queue, growing it; -1 when out of memory. [lock] */
+static int append(struct client *c, const char *text, size_t len)
+{
+    if (c->out_len + len > c->out_cap && c->out_head > 0) {   /* reuse the front */
+        memmove(c->out, c->out + c->out_head, c->out_len - c->out_head);
+        c->out_len -= c->out_head;
+        c->out_head = 0;
+    }
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *bigger = realloc(c->out, cap);
+        if (bigger == NULL)
+            return -1;
+        c->out = bigger;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, text, len);
+    c->out_len += len;
+    return 0;
+}
+
 /*
- * Queue len bytes for c (lock held). Never sends: the writer thread does.
- * A client whose backlog would pass the limit is cut off here: its queue is
- * dropped and shutdown(2) wakes both its threads, which then clean up.
+ * Queue len bytes for c (lock held). Never sends, never waits: the writer
+ * thread sends, and a sender waits in wait_for_room BEFORE it queues. A
+ * queue that reaches the limit is marked full, with the time; one that
+ * would pass the hard limit is a client to cut off now: the room's memory
+ * stays bounded.
  */
 static void queue_to(struct client *c, const char *text, size_t len)
 {
     if (c->closing)
         return;
-    // TODO: too slow? If c->out_len + c->sending + len would pass room.queue_limit, mark c too_slow and closing, drop its queue, shutdown(2) its fd (SHUT_RDWR) and return.
-    // TODO: otherwise append text to c->out (grow it with realloc) and wake c's writer with pthread_cond_signal(3).
-    (void)text, (void)len;
+    // TODO: past the hard limit? If backlog(c) + len would pass HARD_LIMIT_TIMES * room.queue_limit, cut_off(c) and return.
+    // TODO: append the text (append(); out of memory: cut_off), wake c's writer with pthread_cond_signal(3) on c->more.
+    // TODO: if backlog(c) has reached room.queue_limit and c is not yet full, mark it full since now_monotonic().
+    (void)text, (void)len, (void)append, (void)cut_off;
+}
+
+/* c's writer sent some of its backlog (lock held): a queue back under the
+ * limit is no longer full, and the senders waiting for it may go on. */
+static void made_room(struct client *c)
+{
+    if (c->full && backlog(c) < room.queue_limit) {
+        c->full = 0;
+        pthread_cond_broadcast(&room.room_made);
+    }
+}
+
+/*
+ * Backpressure (lock held): before a line from `sender` is queued to
+ * everyone, wait until no one else's queue is full. pthread_cond_timedwait
+ * releases the lock while it sleeps, so the room goes on; the reader that
+ * waits is the sender's own, so only the sender is slowed (it stops reading,
+ * its kernel buffers fill, and its send() blocks: the backpressure reaches
+ * the client itself). A queue full for the grace time (-t) belongs to a
+ * client that is not reading: it is cut off, so one stalled client can hold
+ * a sender back for that long at most.
+ */
+static void wait_for_room(struct client *sender)
+{
+    for (;;) {
+        struct timespec now = now_monotonic(), wake = {0, 0};
+        int waiting = 0;
+        // TODO: for every other client o in the room whose queue is full (o->full, and not o->closing): if it has been full for room.grace seconds (o->full_since + grace is not later than now), cut_off(o); otherwise remember the earliest such deadline in wake and set waiting.
+        // TODO: stop waiting when nobody is full, or the server is stopping, or sender itself is closing; else sleep on room.room_made with pthread_cond_timedwait(3) until wake (ETIMEDOUT is normal).
+        (void)sender, (void)now, (void)wake, (void)waiting, (void)earlier;
+        return;
+    }
 }
 
 /* Format one line (adding "\n") and queue it to c, or to everyone in the
@@ -168,21 +284,24 @@ static void say(struct client *c, const struct client *except, const char *fmt, 
 }
 
 /*
- * The writer thread: wait for queued bytes, take them all out of the queue
- * (so others can queue more meanwhile), and send them WITHOUT the lock. If
- * this client stops reading, send blocks here, and only here.
+ * The writer thread: wait for queued bytes, copy up to WRITE_CHUNK of them
+ * out of the queue (so others can queue more meanwhile), and send them
+ * WITHOUT the lock. If this client stops reading, send blocks here, and only
+ * here. After each chunk, made_room tells waiting senders the queue shrank.
  */
 static void *writer_main(void *arg)
 {
     struct client *c = arg;
+    char chunk[WRITE_CHUNK];
     lock();
     for (;;) {
-        // TODO: wait on c->cond (pthread_cond_wait(3)) while there is nothing queued and c is not closing; stop when nothing is left to send.
-        // TODO: take the queue (c->out, c->out_len) for yourself, unlock, send it all with send_all, lock again; on a send error record errno in c->send_error, shutdown(2) the fd and stop.
+        // TODO: wait on c->more (pthread_cond_wait(3)) while nothing is queued (out_head == out_len) and c is not closing; stop when nothing is left to send, or c is too slow.
+        // TODO: copy up to WRITE_CHUNK queued bytes from c->out + c->out_head into chunk, advance out_head, count them in c->sending; unlock, send_all, lock again; sending = 0 and made_room(c). On a send error record errno in c->send_error, set closing, shutdown(2) the fd (SHUT_RDWR) and stop.
+        (void)chunk, (void)made_room;
         break;
     }
     c->writer_done = 1;
-    pthread_cond_broadcast(&c->cond);
+    pthread_cond_signal(&c->done);
     unlock();
     return NULL;
 }
@@ -249,6 +368,7 @@ static int handle_line(struct client *c, char *line)
     char note[256] = "";                /* a log line, printed after unlock */
     lock();
     if (line[0] != '/') {
+        wait_for_room(c);                           /* backpressure, see above */
         say(NULL, c, "%s: %s", who(c), line);       /* everyone but the sender */
     } else if (strncmp(line, "/nick", 5) == 0 && (line[5] == ' ' || line[5] == '\0')) {
         const char *name = line[5] ? line + 6 : "";
@@ -327,7 +447,8 @@ static void leave_room(struct client *c, const char *why, int err)
         room.seats--;
     }
     c->closing = 1;                     /* the writer sends what is left, then ends */
-    pthread_cond_signal(&c->cond);
+    pthread_cond_signal(&c->more);
+    pthread_cond_broadcast(&room.room_made);    /* nobody waits for us any more */
     unlock();
     if (note[0])
         log_event("%s", note);
@@ -337,12 +458,11 @@ static void leave_room(struct client *c, const char *why, int err)
  * it off with shutdown(2) (a blocked send returns EPIPE), and join it. */
 static void finish_writer(struct client *c)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    struct timespec deadline = now_monotonic();
     deadline.tv_sec += LINGER_SECONDS;
     lock();
     while (!c->writer_done)
-        if (pthread_cond_timedwait(&c->cond, &room.lock, &deadline) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&c->done, &room.lock, &deadline) == ETIMEDOUT)
             break;
     if (!c->writer_done)
         shutdown(c->fd, SHUT_RDWR);
@@ -421,7 +541,8 @@ static void reap_done(void)
         int rc = pthread_join(c->reader, NULL);
         if (rc != 0)
             warn_with("pthread_join", rc);
-        pthread_cond_destroy(&c->cond);
+        pthread_cond_destroy(&c->more);
+        pthread_cond_destroy(&c->done);
         free(c->out);
         free(c);
     }
@@ -461,7 +582,9 @@ static void add_client(int fd, const pthread_attr_t *attr)
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
         warn_errno("setsockopt TCP_NODELAY");   /* slower, still correct */
     struct client *c = calloc(1, sizeof *c);
-    int rc = c == NULL ? ENOMEM : pthread_cond_init(&c->cond, NULL);
+    int rc = c == NULL ? ENOMEM : pthread_cond_init(&c->more, &room.monotonic);
+    if (rc == 0 && (rc = pthread_cond_init(&c->done, &room.monotonic)) != 0)
+        pthread_cond_destroy(&c->more);
     if (rc == 0) {
         c->fd = fd;
         snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -477,7 +600,7 @@ static void add_client(int fd, const pthread_attr_t *attr)
             if (rc != 0) {              /* undo: stop the writer, unlist */
                 lock();
                 c->closing = 1;
-                pthread_cond_signal(&c->cond);
+                pthread_cond_signal(&c->more);
                 for (p = &room.sessions; *p != c; p = &(*p)->next)
                     ;
                 *p = c->next;
@@ -485,8 +608,10 @@ static void add_client(int fd, const pthread_attr_t *attr)
                 pthread_join(c->writer, NULL);
             }
         }
-        if (rc != 0)
-            pthread_cond_destroy(&c->cond);
+        if (rc != 0) {
+            pthread_cond_destroy(&c->more);
+            pthread_cond_destroy(&c->done);
+        }
     }
     if (rc != 0) {
         free(c);
@@ -508,6 +633,7 @@ static void *signal_main(void *arg)
         die_with("sigwait", rc);
     lock();
     room.stopping = sig;
+    pthread_cond_broadcast(&room.room_made);    /* no sender waits any more */
     unlock();
     wake_main();
     return NULL;
@@ -550,7 +676,7 @@ int main(int argc, char **argv)
     long value;
     uint16_t port_number;
     int opt;
-    while ((opt = getopt(argc, argv, "m:q:h")) != -1) {
+    while ((opt = getopt(argc, argv, "m:q:t:h")) != -1) {
         switch (opt) {
         case 'm':
             if (parse_long(optarg, 1, 100000, &room.max_clients, &why) == -1)
@@ -560,6 +686,10 @@ int main(int argc, char **argv)
             if (parse_long(optarg, 4096, 1L << 30, &value, &why) == -1)
                 die_msg("chat-server: -q %s: %s\n%s", optarg, why, USAGE);
             room.queue_limit = (size_t)value;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 3600, &room.grace, &why) == -1)
+                die_msg("chat-server: -t %s: %s\n%s", optarg, why, USAGE);
             break;
         case 'h':
             printf("%s\n", USAGE);
@@ -592,6 +722,12 @@ int main(int argc, char **argv)
     int rc = pthread_sigmask(SIG_BLOCK, &blocked, NULL);
     if (rc != 0)
         die_with("pthread_sigmask", rc);
+    /* Timed waits measure time on CLOCK_MONOTONIC: CLOCK_REALTIME, the
+     * default, jumps when the date is set (pthread_condattr_setclock(3)). */
+    if ((rc = pthread_condattr_init(&room.monotonic)) != 0 ||
+        (rc = pthread_condattr_setclock(&room.monotonic, CLOCK_MONOTONIC)) != 0 ||
+        (rc = pthread_cond_init(&room.room_made, &room.monotonic)) != 0)
+        die_with("pthread_cond_init", rc);
     if (pipe(wake_pipe) == -1)
         die("pipe");
 
@@ -647,6 +783,8 @@ int main(int argc, char **argv)
     if (rc != 0)
         warn_with("pthread_join", rc);
     pthread_attr_destroy(&attr);
+    pthread_cond_destroy(&room.room_made);
+    pthread_condattr_destroy(&room.monotonic);
     close(listener);
     close(wake_pipe[0]);
     close(wake_pipe[1]);

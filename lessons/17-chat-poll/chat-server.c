@@ -5,13 +5,20 @@
  * thread per client: one thread waits in poll(2) on every socket at once and
  * does whatever is ready. Every socket is non-blocking, so no call can stall
  * the room. Each client has a read buffer (to cut lines out of the byte
- * stream) and an output queue (what the kernel would not take yet). A client
- * whose queue grows past the -q limit is disconnected: the room never waits
- * for its slowest reader.
+ * stream) and an output queue (what the kernel would not take yet).
  *
- * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [ADDRESS [PORT]]
+ * Backpressure with a deadline, the same contract as lesson 15: a queue that
+ * reaches -q bytes is "full", and while any queue is full the loop reads from
+ * nobody (POLLIN is taken out of every client's events), so senders are
+ * slowed to the pace of the slowest reader instead of drowning it. A queue
+ * that stays full for -t seconds belongs to a client that is not reading: it
+ * is disconnected as too slow and the room reads again. A queue that passes
+ * 4 times -q is disconnected at once.
+ *
+ * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
  *   -m  most clients at once (default 10000); one more is told "server full"
- *   -q  output backlog in bytes past which a client is dropped (default 65536)
+ *   -q  a client's queue is full at this many bytes (default 65536)
+ *   -t  how long a queue may stay full before its client is dropped (default 3)
  *   ADDRESS a numeric IPv4/IPv6 address (default 127.0.0.1), PORT default 9999
  *
  * Partner: lesson 16's chat-client, or nc/telnet; bench/chat-load measures it.
@@ -38,11 +45,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [ADDRESS [PORT]]"
+#define USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]"
 #define MAX_LINE 1000           /* bytes in a chat line, not counting "\n" */
 #define NAME_LEN 20             /* /nick NAME: 1-20 of [A-Za-z0-9_-] */
 #define READ_CHUNK 65536        /* one recv per client per wakeup, at most this */
 #define ACCEPTS_PER_WAKEUP 1024 /* then serve the room before accepting more */
+#define GRACE_SECONDS 3         /* -t: how long a full queue may stay full */
+/* The hard limit, 4 times -q: past it a client is dropped at once. Reading
+ * stops while a queue is full, but one read (READ_CHUNK) that came before
+ * can still add its lines on top, and notices never wait. */
+#define HARD_LIMIT_TIMES 4
 /* listen(2): the accept queue holds connections the kernel finished for us
  * (lesson 07). A burst of thousands of connects must not overflow it while we
  * are busy, so ask for SOMAXCONN; the kernel caps it at net.core.somaxconn. */
@@ -65,6 +77,9 @@ struct client {
     int too_long;                       /* dropping an over-long line up to its "\n" */
     char *out;                          /* output queue: out[out_head..out_len) is pending */
     size_t out_head, out_len, out_cap;
+    int mid_line;                       /* the kernel took only part of a line so far */
+    int full;                           /* pending reached -q... */
+    long full_since;                    /* ...at this time (ms, CLOCK_MONOTONIC) */
 };
 
 struct server {
@@ -74,7 +89,9 @@ struct server {
     struct client *first, *last;        /* the room in join order */
     struct client *dirty, *gone;
     long count, max_clients;
-    size_t queue_limit;
+    size_t queue_limit;                 /* -q: a queue this long is full */
+    long grace_ms;                      /* -t: how long it may stay full */
+    long nfull;                         /* clients whose queue is full: while > 0, read nobody */
     int listener, spare_fd;
     time_t accept_paused_until;
 };
@@ -122,6 +139,43 @@ static const char *who(const struct client *c)
     return c->name[0] ? c->name : c->addr;
 }
 
+/* Milliseconds on CLOCK_MONOTONIC, which never jumps when the date is set. */
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* What poll should watch for c: its input, unless some queue is full (that
+ * is the backpressure), and room in its socket, only while it has output
+ * queued (a socket is nearly always writable: asking anyway spins). */
+static short interest(const struct server *srv, const struct client *c)
+{
+    return (short)((srv->nfull > 0 ? 0 : POLLIN) | (c->out_len > c->out_head ? POLLOUT : 0));
+}
+
+/* The number of full queues went from 0 to 1 or back: every client's
+ * events change (stop reading everyone, or read everyone again). */
+static void update_all_events(struct server *srv)
+{
+    for (struct client *o = srv->first; o != NULL; o = o->next)
+        if (!o->gone)
+            srv->fds[o->slot].events = interest(srv, o);
+}
+
+/* c's queue is full, or no longer: count it, and change what poll watches. */
+static void set_full(struct server *srv, struct client *c, int full)
+{
+    if (c->full == full)
+        return;
+    c->full = full;
+    c->full_since = now_ms();
+    srv->nfull += full ? 1 : -1;
+    if (srv->nfull == (full ? 1 : 0))
+        update_all_events(srv);
+}
+
 /* O_NONBLOCK: recv/send/accept return EAGAIN instead of waiting (fcntl(2)). */
 static int set_nonblocking(int fd)
 {
@@ -163,6 +217,7 @@ static void depart(struct server *srv, struct client *c, const char *why)
     c->next_gone = srv->gone;
     srv->gone = c;
     srv->fds[c->slot].events = 0;       /* nothing more from or to it */
+    set_full(srv, c, 0);                /* nobody waits for it any more */
 }
 
 static void depart_errno(struct server *srv, struct client *c, int err)
@@ -175,25 +230,33 @@ static void depart_errno(struct server *srv, struct client *c, int err)
     depart(srv, c, why);
 }
 
-/* Send what the queue holds, as much as the kernel takes now. All the lines
- * queued since the last flush leave in this one send(2). */
+/* Send what the queue holds, as much as the kernel takes now: send(2) until
+ * the queue is empty or the kernel's buffer is full (EAGAIN). All the lines
+ * queued since the last flush leave together, in as few calls as it takes. */
 static void flush_client(struct server *srv, struct client *c)
 {
     // TODO: send the pending bytes out[out_head..out_len) with send(2) (MSG_NOSIGNAL); keep what it did not take; EAGAIN means "later", other errors end the client (depart_errno).
     (void)srv, (void)c;
+    if (c->out_head > 0)                /* every queued text ends with "\n" */
+        c->mid_line = c->out[c->out_head - 1] != '\n';
     if (c->out_head == c->out_len)
         c->out_head = c->out_len = 0;
+    if (c->full && c->out_len - c->out_head < srv->queue_limit)
+        set_full(srv, c, 0);            /* it took some: the room may read again */
     if (!c->gone)
-        srv->fds[c->slot].events = POLLIN | (c->out_len > c->out_head ? POLLOUT : 0);
+        srv->fds[c->slot].events = interest(srv, c);
 }
 
-/* Queue len bytes for c; they leave at the end of this loop turn. */
+/* Queue len bytes for c; they leave at the end of this loop turn. A queue
+ * that reaches the limit is full (the room stops reading until it drains);
+ * one that would pass the hard limit is a client to drop now. */
 static void queue_text(struct server *srv, struct client *c, const char *text, size_t len)
 {
     if (c->gone)
         return;
     size_t pending = c->out_len - c->out_head;
-    // TODO: a client whose pending output would pass srv->queue_limit is too slow: try flush_client once, and if it still would, depart(srv, c, "too slow") and return. (An empty queue always takes one message.)
+    // TODO: a queue that would reach srv->queue_limit: first try flush_client (the kernel may have room), return if that ended the client, and recompute pending.
+    // TODO: past the hard limit (HARD_LIMIT_TIMES * srv->queue_limit) even so: depart(srv, c, "too slow") and return.
     if (c->out_len + len > c->out_cap) {
         if (pending > 0 && c->out_head > 0)
             memmove(c->out, c->out + c->out_head, pending);
@@ -214,6 +277,7 @@ static void queue_text(struct server *srv, struct client *c, const char *text, s
     }
     memcpy(c->out + c->out_len, text, len);
     c->out_len += len;
+    // TODO: still at or over srv->queue_limit after all: set_full(srv, c, 1), which stops the room reading until c's queue drains or c is dropped.
     if (!c->dirty) {
         c->dirty = 1;
         c->next_dirty = srv->dirty;
@@ -381,13 +445,14 @@ static void try_send(int fd, const char *text, size_t len)
     (void)ignored;
 }
 
-/* Refuse a connection we cannot keep: tell it why (if its buffer has room), close. */
-static void refuse(struct server *srv, int fd, const char *reason)
+/* Refuse a connection we cannot keep: tell it the real reason (if its
+ * buffer has room), close it, log it. */
+static void refuse(int fd, const char *reason)
 {
     char addr[ADDRESS_TEXT_MAX] = "?", text[128];
     if (peer_address(fd, addr, sizeof addr) == -1)
         snprintf(addr, sizeof addr, "(gone)");
-    int n = snprintf(text, sizeof text, "* server full (%ld clients), try again later\n", srv->count);
+    int n = snprintf(text, sizeof text, "* %s, try again later\n", reason);
     try_send(fd, text, (size_t)n);
     if (close(fd) == -1)
         warn_errno("close");
@@ -414,7 +479,7 @@ static void add_client(struct server *srv, int fd)
         snprintf(c->addr, sizeof c->addr, "fd%d", fd);
     c->slot = srv->nfds++;
     srv->slots[c->slot] = c;
-    srv->fds[c->slot] = (struct pollfd){.fd = fd, .events = POLLIN};
+    srv->fds[c->slot] = (struct pollfd){.fd = fd, .events = interest(srv, c)};
     broadcast(srv, NULL, "* %s joined", c->addr);   /* before c is in the room */
     c->prev = srv->last;
     if (srv->last)
@@ -444,7 +509,7 @@ static void handle_new_connection(struct server *srv)
                 close(srv->spare_fd);
                 fd = accept(srv->listener, NULL, NULL);
                 if (fd != -1)
-                    refuse(srv, fd, why);
+                    refuse(fd, why);
                 srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 continue;
             }
@@ -460,7 +525,7 @@ static void handle_new_connection(struct server *srv)
         if (srv->count >= srv->max_clients) {
             char why[64];
             snprintf(why, sizeof why, "server full (%ld clients)", srv->count);
-            refuse(srv, fd, why);
+            refuse(fd, why);
             continue;
         }
         add_client(srv, fd);
@@ -472,7 +537,7 @@ static void handle_new_connection(struct server *srv)
 static void say_goodbye(struct client *c, const char *notice)
 {
     size_t pending = c->out_len - c->out_head, keep = pending;
-    if (c->out_head > 0 && c->out[c->out_head - 1] != '\n') {
+    if (c->mid_line) {
         char *nl = memchr(c->out + c->out_head, '\n', pending);
         keep = nl ? (size_t)(nl - (c->out + c->out_head)) + 1 : pending;
     } else if (notice != NULL) {
@@ -557,14 +622,28 @@ static void shutdown_room(struct server *srv)
     close(srv->spare_fd);
 }
 
+/* Drop every client whose queue has been full for the grace time: it is
+ * not reading. Returns how long poll may sleep before the next such
+ * deadline (-1: no queue is full, sleep as long as it takes). */
+static int drop_stalled(struct server *srv)
+{
+    if (srv->nfull == 0)
+        return -1;
+    long now = now_ms(), wait = -1;
+    // TODO: for each client c in the room that is full and not gone: if it has been full for srv->grace_ms (now - c->full_since), depart(srv, c, "too slow"); otherwise keep in wait the shortest time left until that happens.
+    (void)now;
+    return (int)wait;
+}
+
 int main(int argc, char **argv)
 {
-    struct server srv = {.max_clients = 10000, .queue_limit = 65536, .spare_fd = -1};
+    struct server srv = {.max_clients = 10000, .queue_limit = 65536,
+                         .grace_ms = GRACE_SECONDS * 1000L, .spare_fd = -1};
     const char *host = "127.0.0.1", *port = "9999", *why;
     long value;
     uint16_t port_number;
     int opt;
-    while ((opt = getopt(argc, argv, "m:q:h")) != -1) {
+    while ((opt = getopt(argc, argv, "m:q:t:h")) != -1) {
         switch (opt) {
         case 'm':
             if (parse_long(optarg, 1, 1000000, &srv.max_clients, &why) == -1)
@@ -574,6 +653,11 @@ int main(int argc, char **argv)
             if (parse_long(optarg, 1, 1L << 30, &value, &why) == -1)
                 die_msg("chat-server: -q %s: %s\n%s", optarg, why, USAGE);
             srv.queue_limit = (size_t)value;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 3600, &value, &why) == -1)
+                die_msg("chat-server: -t %s: %s\n%s", optarg, why, USAGE);
+            srv.grace_ms = value * 1000;
             break;
         case 'h':
             printf("%s\n", USAGE);
@@ -619,7 +703,10 @@ int main(int argc, char **argv)
 
     /* The event loop: wait for whatever is ready, do it, never wait inside. */
     while (!stop_signal) {
-        int timeout = srv.accept_paused_until ? 1000 : -1;
+        int timeout = drop_stalled(&srv);   /* also: wake when a full queue's grace ends */
+        reap_departed(&srv);
+        if (srv.accept_paused_until && (timeout == -1 || timeout > 1000))
+            timeout = 1000;
         // TODO: wait with poll(2) on srv.fds (srv.nfds entries, this timeout); on EINTR go round again, on other errors die("poll").
         (void)timeout;
         break;
@@ -638,6 +725,8 @@ int main(int argc, char **argv)
         for (size_t i = 2; i < n; i++) {
             struct client *c = srv.slots[i];
             short rev = srv.fds[i].revents;
+            if (srv.nfull > 0)          /* a queue filled up this turn: read nobody more */
+                rev = (short)(rev & ~POLLIN);
             if (rev == 0 || c->gone)
                 continue;
             // TODO: dispatch by revents: POLLNVAL ends the client; POLLIN, POLLHUP or POLLERR: handle_client_data; POLLOUT: flush_client.
