@@ -133,13 +133,14 @@ load helpers/unix
 
 @test "recv failing with EINTR (injected with strace) does not stop the server" {
     command -v strace >/dev/null || skip "strace is not installed (sudo apt-get install strace)"
-    local path
+    local path log
     path=$(sock_path echo.sock)
-    start_unix_listener unix-echo-server strace -qq -f -e trace=none \
-        -e inject=recvfrom:error=EINTR:when=1+2 "$(prog unix-echo-server)" "$path"
+    log=$BATS_TEST_TMPDIR/strace.log
+    start_eintr_server unix-echo-server "$log" "$path"
     run_prog unix-client "$path" "interrupted" "but whole"
     expect_status 0
     expect_equal "what the client received" $'interrupted\nbut whole' "${output#*$'\n'}"
+    expect_injected "$log"
     expect_no_line 'EINTR' "$(server_errors)"
 }
 

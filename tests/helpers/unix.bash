@@ -84,3 +84,35 @@ as_nobody() {
     command -v setpriv >/dev/null || return 1
     printf '%s\n' "setpriv --reuid=65534 --regid=65534 --clear-groups"
 }
+
+# start_eintr_server NAME LOG [ARGS...]: start this lesson's program NAME under
+# strace, every other recvfrom (recv(2) is recvfrom to the kernel) failing
+# with EINTR, injected: no signal is sent (docs/hardening.md, "Signals and
+# EINTR"). strace's log goes to LOG; check it with expect_injected. The
+# traced program's own PID joins STARTED_PIDS before strace's: strace killed
+# alone would leave its tracee running.
+start_eintr_server() {
+    local name=$1 log=$2 path child
+    shift 2
+    path=$(prog "$name") || return 1
+    # Trace exactly the call tampered with: strace 6 injects nothing into a
+    # call it does not trace (-e trace=none).
+    start_unix_listener "$name" strace -f -o "$log" -e trace=recvfrom \
+        -e inject=recvfrom:error=EINTR:when=1+2 -- "$path" "$@" || return 1
+    child=$(pgrep -P "$SERVER_PID" | head -n 1)
+    if [ -z "$child" ]; then
+        fail "The program $name, run under strace with EINTR injected, is gone already." \
+             "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")" \
+             "$(show_text "the end of strace's log:" "$(tail -n 5 "$log")")"
+        return 1
+    fi
+    STARTED_PIDS=("$child" "${STARTED_PIDS[@]}")
+}
+
+# expect_injected LOG: strace really injected an EINTR (a check that injected
+# nothing proves nothing).
+expect_injected() {
+    grep -q 'EINTR .*(INJECTED)' "$1" ||
+        fail "strace injected no EINTR: this check proved nothing." \
+             "$(show_text "the end of strace's log:" "$(tail -n 10 "$1")")"
+}
