@@ -2,6 +2,7 @@
  * net.c - the shared socket helpers (see net.h for each one's contract).
  */
 #include "net.h"
+#include "stop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,10 +116,17 @@ int send_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
+        // A stop signal (stop.h) cuts a blocked send short or makes it fail
+        // with EINTR; sending on could block forever on a client that never
+        // reads, so give up instead.
+        if (stop_requested()) {
+            errno = EINTR;
+            return -1;
+        }
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
         if (n == -1) {
             if (errno == EINTR)
-                continue;
+                continue;       /* another signal: the test above decides */
             return -1;
         }
         p += n;
@@ -137,6 +145,9 @@ void line_reader_init(struct line_reader *reader, int fd)
 int read_line(struct line_reader *reader, char *line, size_t size, int *truncated)
 {
     size_t used = 0;
+    /* A '\r' that came when line was already full: it belongs to the line
+     * only if a '\n' follows ("\r\n" ends a line that fits exactly). */
+    int held_cr = 0;
 
     for (;;) {
         /* Take what the buffer holds, up to and including a newline. */
@@ -147,7 +158,7 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
                     reader->discarding = 0;
                     continue;
                 }
-                if (used > 0 && line[used - 1] == '\r')
+                if (!held_cr && used > 0 && line[used - 1] == '\r')
                     used--;
                 line[used] = '\0';
                 if (truncated)
@@ -156,10 +167,13 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
             }
             if (reader->discarding)
                 continue;
-            if (used + 1 < size) {
+            if (!held_cr && used + 1 < size) {
                 line[used++] = c;
+            } else if (!held_cr && c == '\r') {
+                held_cr = 1;                /* full: wait for the next byte */
             } else {
-                /* Full: hand back what fits, skip the rest up to its newline. */
+                /* Longer than fits: hand back what fits, skip the rest up to
+                 * its newline (this byte included, so a '\n' ends it). */
                 reader->start--;
                 reader->discarding = 1;
                 line[used] = '\0';
@@ -171,15 +185,15 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
         ssize_t n;
         do
             n = recv(reader->fd, reader->buf, sizeof reader->buf, 0);
-        while (n == -1 && errno == EINTR);
+        while (n == -1 && errno == EINTR && !stop_requested());
         if (n == -1)
             return -1;
         if (n == 0) {
-            if (used == 0)
+            if (used == 0 && !held_cr)
                 return 0;
             line[used] = '\0';      /* a last line without a newline */
             if (truncated)
-                *truncated = 0;
+                *truncated = held_cr;   /* its '\r' did not fit */
             return 1;
         }
         reader->start = 0;

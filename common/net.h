@@ -43,7 +43,9 @@ int tcp_listen(const char *host, const char *port, int backlog, const char **fai
 int announce_listening(int fd);
 
 /* Send all len bytes, retrying after EINTR and short sends (lesson 09).
- * Never raises SIGPIPE (MSG_NOSIGNAL): a gone peer is EPIPE. 0, or -1 with errno. */
+ * Never raises SIGPIPE (MSG_NOSIGNAL): a gone peer is EPIPE. 0, or -1 with errno.
+ * Once SIGINT/SIGTERM asked a program to stop (stop.h), it gives up with EINTR
+ * instead of sending on: the peer might never read. */
 int send_all(int fd, const void *buf, size_t len);
 
 /*
@@ -62,9 +64,11 @@ void line_reader_init(struct line_reader *reader, int fd);
 /*
  * Read the next line into line (at most size-1 bytes and a NUL), without its
  * "\n" or "\r\n". Returns 1 for a line, 0 at end of stream (a last line with no
- * newline is returned as a line first), -1 with errno on error. A line longer
- * than size-1 bytes is cut there and *truncated set to 1 (the rest of it is
- * skipped); otherwise *truncated is 0. truncated may be NULL.
+ * newline is returned as a line first, as it is), -1 with errno on error. A
+ * line whose text (without "\n" or "\r\n") is longer than size-1 bytes is cut
+ * there and *truncated set to 1 (the rest of it is skipped); otherwise
+ * *truncated is 0: "abcdefg\r\n" fits a size of 8. truncated may be NULL.
+ * EINTR is retried, unless a stop was asked (stop.h): then -1 with EINTR.
  */
 int read_line(struct line_reader *reader, char *line, size_t size, int *truncated);
 

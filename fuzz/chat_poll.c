@@ -11,7 +11,7 @@
  * client B receives must hold no control byte but "\n" and TAB (the protocol:
  * they become "?"). ASan and UBSan check every access; shutdown_room frees all.
  *
- * link: common/net.c common/args.c
+ * link: common/net.c common/stop.c common/args.c
  * (report.c is replaced below: its warnings would flood the fuzzer's stderr.)
  */
 #include <stdint.h>

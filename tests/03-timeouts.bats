@@ -136,3 +136,27 @@ timed_recv() {
     expect_status 1
     expect_stderr_line '^usage: timeouts'
 }
+
+@test "a connect that times out leaves the socket blocking again (fcntl F_SETFL restores the flags)" {
+    listener -b 0 -f 1
+    wait_for_output '^filled 1 of 1$' 1
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-e trace=fcntl" timeouts connect 127.0.0.1 "$PORT" 300
+    expect_status 1
+    expect_stderr_line '^connect: ETIMEDOUT '
+    local last
+    last=$(grep 'F_SETFL' "$BATS_TEST_TMPDIR/trace" | tail -n 1)
+    [[ -n "$last" && "$last" != *O_NONBLOCK* ]] ||
+        fail "connect_with_deadline must make the socket blocking again on every path, a failed one too; its last F_SETFL was: ${last:-(none)}" \
+             "$(show_text "strace:" "$(cat "$BATS_TEST_TMPDIR/trace")")"
+}
+
+@test "the error reported is connect's own, even when printing the failure line fails first" {
+    # strace makes the first write(2), the "connect to ... failed" line, fail
+    # with EIO. A program that prints before it reads errno reports that EIO.
+    listener -b 0 -f 1
+    wait_for_output '^filled 1 of 1$' 1
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-e trace=write -e inject=write:error=EIO:when=1" \
+        timeouts connect 127.0.0.1 "$PORT" 300
+    expect_status 1
+    expect_stderr_line '^connect: ETIMEDOUT '
+}

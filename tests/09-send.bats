@@ -146,3 +146,20 @@ expect_all_bytes() {
     expect_status 1
     expect_stderr_line '^usage: send '
 }
+
+@test "SIGTERM stops the server while its send() is blocked on a client that never reads" {
+    # The server's -s 4096 and the client's -B 4096 keep both buffers far
+    # below the 4 MiB payload, and the client waits 60 s before it reads a
+    # byte: the server sits in send() on a full buffer when SIGTERM comes.
+    # A send-all loop that retries after EINTR without asking whether the
+    # signal meant "stop" sends on, blocks again, and never stops.
+    start_server send -s 4096 127.0.0.1 0
+    spawn "$BATS_TEST_TMPDIR/slow.out" "$BATS_TEST_TMPDIR/slow.err" "$(tool peer)" -B 4096 -W 60000 127.0.0.1 "$PORT"
+    wait_for_output '^client 1: .* connected$'
+    sleep 0.5
+    expect_no_line '^client 1: (sent|gave up)' "$(server_output)"
+    stop_server TERM
+    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS"
+    expect_line '^client 1: gave up after [0-9]+ of 4194304 payload bytes$' "$(server_output)"
+    expect_line '^stopped by SIGTERM$' "$(server_output)"
+}

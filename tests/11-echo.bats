@@ -142,3 +142,35 @@ load helpers/common
     expect_status 1
     expect_stderr_line '^usage: echo-server '
 }
+
+@test "a line of exactly 1024 bytes (the buffer's size) gets one echo, and no empty one after it" {
+    start_server echo-server 127.0.0.1 0
+    long=$(printf 'z%.0s' $(seq 1024))
+    client_open A
+    client_expect A '^Hello, client!$'
+    client_send A "$long\\nnext\\n"
+    client_expect A '^Echo: '
+    expect_equal "the first echo" "Echo: $long" "$REPLY"
+    client_expect A '^Echo: '
+    expect_equal "the echo after it" "Echo: next" "$REPLY"
+}
+
+@test "a 1023-byte line ending in CRLF is echoed without its \\r, and no empty echo follows" {
+    start_server echo-server 127.0.0.1 0
+    long=$(printf 'w%.0s' $(seq 1023))
+    peer -d "$long\\r\\nnext\\r\\n" -H 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "the bytes received" $'Hello, client!\r\nEcho: '"$long"$'\r\nEcho: next\r' "$output"
+}
+
+@test "it stops on SIGTERM while a client that sent half a line waits in silence" {
+    start_server echo-server 127.0.0.1 0
+    client_open A
+    client_expect A '^Hello, client!$'
+    client_send A 'half a li'
+    wait_for_output '^client 1: .* connected$'
+    sleep 0.3
+    stop_server TERM
+    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS"
+    expect_line '^stopped by SIGTERM$' "$(server_output)"
+}

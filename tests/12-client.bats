@@ -104,3 +104,15 @@ have_ipv6_loopback() {
     expect_status 1
     expect_stderr_line '^usage: .*client'
 }
+
+@test "the client half-closes after its message: a server that answers only at end of stream answers" {
+    # client-reply-server -e reads until end of stream before it answers, as
+    # nc does. A client that never calls shutdown(fd, SHUT_WR) waits for the
+    # reply while the server waits for the end: nothing comes until the
+    # server gives up (10 s) and closes.
+    start_listener client-reply-server "$(tool client-reply-server)" -e 127.0.0.1
+    run_prog client 127.0.0.1 "$PORT" "then nothing more"
+    expect_status 0
+    expect_line '^received [0-9]+ bytes: reply to: then nothing more$'
+    wait_for_output '^got: then nothing more \(then end of stream\)$'
+}

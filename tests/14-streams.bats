@@ -183,3 +183,19 @@ load helpers/common
     expect_status 1
     expect_stderr_line '^usage: hello-server'
 }
+
+@test "lines-server answers a line with a NUL byte with an error and loses none of the next lines" {
+    start_server lines-server 127.0.0.1 0
+    peer -d 'a\0b\nsecond\nthird\n' -H 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "the answers" $'error: line contains a NUL byte\n6 SECOND\n5 THIRD' "$output"
+}
+
+@test "lines-server answers a 1001-byte line (too long, though it fits the buffer) with an error" {
+    start_server lines-server 127.0.0.1 0
+    long=$(printf 'q%.0s' $(seq 1001))
+    ok=$(printf 'k%.0s' $(seq 1000))
+    peer -d "$long\\n$ok\\r\\nend\\n" -H 127.0.0.1 "$PORT"
+    expect_status 0
+    expect_equal "the answers" "error: line longer than 1000 bytes"$'\n'"1000 ${ok^^}"$'\n'"3 END" "$output"
+}

@@ -62,7 +62,7 @@ static int set_receive_timeout(int fd, long ms)
  * connect(2) that waits at most ms milliseconds (0: as long as the kernel
  * keeps trying). Returns 0 once connected, or -1 with errno set: ETIMEDOUT
  * when the deadline passed, or the connect's own error (ECONNREFUSED, ...).
- * fd is left in blocking mode.
+ * Either way fd is left in blocking mode, as it came.
  */
 static int connect_with_deadline(int fd, const struct sockaddr *sa, socklen_t len, long ms)
 {
@@ -113,8 +113,10 @@ static int try_recv(const char *host, const char *port, long ms)
     if (n == -1) {
         // With a receive timeout, "nothing came" is EAGAIN / EWOULDBLOCK
         // (the same number on Linux), exactly as for a non-blocking socket.
+        // Keep errno first: printf may change it (lesson 01's rule).
+        int err = errno;
         printf("recv gave up after %ld ms\n", took);
-        die("recv");
+        die_with("recv", err);
     }
     if (n == 0)
         printf("the peer closed the connection after %ld ms\n", took);
@@ -137,8 +139,9 @@ static int try_connect(const char *host, const char *port, long ms)
     long took = now_ms() - start;
     freeaddrinfo(res);
     if (rc == -1) {
+        int err = errno;            /* before printf, which may change errno */
         printf("connect to %s failed after %ld ms\n", where, took);
-        die("connect");
+        die_with("connect", err);
     }
     printf("connected to %s after %ld ms\n", where, took);
     if (close(fd) == -1)

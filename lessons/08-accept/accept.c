@@ -21,6 +21,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -33,13 +34,6 @@
 #include <unistd.h>
 
 #define USAGE "usage: accept [-n COUNT] [ADDRESS [PORT]]"
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 _Noreturn static void usage_error(const char *what, const char *text, const char *why)
 {
@@ -109,11 +103,10 @@ int main(int argc, char **argv)
         usage_error("port", argv[optind + 1], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* No SA_RESTART: a signal must interrupt accept() (EINTR), so we can stop. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* SIGINT and SIGTERM end the wait below at any moment: see common/stop.h
+     * (a flag tested before a blocking accept() could miss a signal). */
+    if (stop_init() == -1)
+        die("stop_init");
 
     /* socket, SO_REUSEADDR, bind and listen, as lessons 06 and 07 wrote them. */
     char port_text[8];
@@ -127,14 +120,16 @@ int main(int argc, char **argv)
     printf("the listening socket is fd %d\n", listener);
 
     long served = 0;
-    while (!stop_signal && (count == 0 || served < count)) {
+    int ready = 1;
+    while ((count == 0 || served < count) && (ready = wait_or_stop(listener, POLLIN)) == 1) {
+        // poll said a connection is queued, so accept() returns at once.
         // TODO: take the next connection off the accept queue with accept(2):
         //       it blocks until there is one and returns a NEW fd for it.
         int conn = -1;
         errno = ENOSYS;
         if (conn == -1) {
             if (errno == EINTR)
-                continue;           /* a signal: the loop condition decides */
+                continue;           /* a signal: wait_or_stop decides */
             // ECONNABORTED (the client left while queued), EMFILE (out of
             // fds), ...: this connection is lost, the server is not. Pause a
             // moment so a failure that repeats (EMFILE) does not spin the CPU.
@@ -150,9 +145,10 @@ int main(int argc, char **argv)
         printf("connection %ld: closed fd %d\n", served, conn);
     }
 
-    if (stop_signal)
-        printf("stopped by %s after %ld connections\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", served);
+    if (ready == -1)
+        die("poll");
+    if (stop_requested())
+        printf("stopped by %s after %ld connections\n", stop_signal_name(), served);
     else
         printf("served %ld connections\n", served);
     if (close(listener) == -1)

@@ -4,17 +4,19 @@
  * Resolves HOST and PORT with getaddrinfo(3), asking for any family
  * (AF_UNSPEC), and tries each address it gets back in turn until one connect
  * succeeds: "localhost" may mean ::1 and 127.0.0.1, and a server may listen on
- * only one of them. Then it sends MESSAGE, prints the reply it reads until the
- * server closes, and closes its own end.
+ * only one of them. Then it sends MESSAGE, shuts down its sending side
+ * (shutdown(2) SHUT_WR: "that was all", for a server that reads to the end
+ * before it answers), prints the reply it reads until the server closes, and
+ * closes its own end.
  *
  * usage: client [HOST [PORT [MESSAGE]]]
  *        defaults: 127.0.0.1 65432 "This is a test message."
  *
  * Partner: any server that answers one message and closes, e.g.
- *          tests/tools/client-reply-server.c, or `nc -l 127.0.0.1 65432`.
+ *          tests/tools/client-reply-server.c, or `nc -N -l 127.0.0.1 65432`.
  *
  * Read: getaddrinfo(3), gai_strerror(3), connect(2), socket(2), ip(7),
- *       ipv6(7), tcp(7), recv(2), close(2)
+ *       ipv6(7), tcp(7), shutdown(2), recv(2), close(2)
  */
 #include "report.h"
 #include "args.h"
@@ -116,6 +118,9 @@ int main(int argc, char **argv)
     printf("sending: %s\n", message);
     if (send_all(fd, message, strlen(message)) == -1)
         die("send");
+    // TODO: tell the server the message is complete: shut down our sending side with
+    // TODO: shutdown(2) (SHUT_WR). The server reads end of stream; we can still read.
+    printf("sent, and shut down the sending side\n");
 
     // The reply may come in several pieces: read until the server closes (0).
     char reply[4096];

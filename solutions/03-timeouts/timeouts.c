@@ -70,7 +70,7 @@ static int set_receive_timeout(int fd, long ms)
  * connect(2) that waits at most ms milliseconds (0: as long as the kernel
  * keeps trying). Returns 0 once connected, or -1 with errno set: ETIMEDOUT
  * when the deadline passed, or the connect's own error (ECONNREFUSED, ...).
- * fd is left in blocking mode.
+ * Either way fd is left in blocking mode, as it came.
  */
 static int connect_with_deadline(int fd, const struct sockaddr *sa, socklen_t len, long ms)
 {
@@ -88,34 +88,37 @@ static int connect_with_deadline(int fd, const struct sockaddr *sa, socklen_t le
     // A non-blocking connect sends the SYN and returns at once: EINPROGRESS
     // means "started, not finished" (connect(2)). On loopback it may also
     // succeed (or be refused) on the spot.
+    int err = 0;
     if (connect(fd, sa, len) == -1) {
-        if (errno != EINPROGRESS)
-            return -1;
-        // The socket becomes writable when the handshake ends, well or badly.
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int ready;
-        do {
-            ready = poll(&p, 1, ms == 0 ? -1 : (int)ms);
-        } while (ready == -1 && errno == EINTR);
-        if (ready == -1)
-            return -1;
-        if (ready == 0) {
-            // Our deadline, not the kernel's: it would go on resending the
-            // SYN for about two minutes (tcp_syn_retries in tcp(7)).
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        // Writable only says "finished". SO_ERROR says how: 0 or an errno.
-        int err = 0;
-        socklen_t err_len = sizeof err;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
-            return -1;
-        if (err != 0) {
-            errno = err;
-            return -1;
+        err = errno;
+        if (err == EINPROGRESS) {
+            // The socket becomes writable when the handshake ends, well or badly.
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int ready;
+            do {
+                ready = poll(&p, 1, ms == 0 ? -1 : (int)ms);
+            } while (ready == -1 && errno == EINTR);
+            socklen_t err_len = sizeof err;
+            if (ready == -1)
+                err = errno;
+            else if (ready == 0)
+                // Our deadline, not the kernel's: it would go on resending
+                // the SYN for about two minutes (tcp_syn_retries, tcp(7)).
+                err = ETIMEDOUT;
+            // Writable only says "finished". SO_ERROR says how: 0 or an errno.
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
+                err = errno;
         }
     }
-    return fcntl(fd, F_SETFL, flags);   /* blocking again, as the caller expects */
+    // Blocking again on every path, success or failure, as the contract
+    // says: the caller may go on using fd (or try it once more).
+    if (fcntl(fd, F_SETFL, flags) == -1 && err == 0)
+        err = errno;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
     //@end
 }
 
@@ -158,8 +161,10 @@ static int try_recv(const char *host, const char *port, long ms)
     if (n == -1) {
         // With a receive timeout, "nothing came" is EAGAIN / EWOULDBLOCK
         // (the same number on Linux), exactly as for a non-blocking socket.
+        // Keep errno first: printf may change it (lesson 01's rule).
+        int err = errno;
         printf("recv gave up after %ld ms\n", took);
-        die("recv");
+        die_with("recv", err);
     }
     if (n == 0)
         printf("the peer closed the connection after %ld ms\n", took);
@@ -182,8 +187,9 @@ static int try_connect(const char *host, const char *port, long ms)
     long took = now_ms() - start;
     freeaddrinfo(res);
     if (rc == -1) {
+        int err = errno;            /* before printf, which may change errno */
         printf("connect to %s failed after %ld ms\n", where, took);
-        die("connect");
+        die_with("connect", err);
     }
     printf("connected to %s after %ld ms\n", where, took);
     if (close(fd) == -1)

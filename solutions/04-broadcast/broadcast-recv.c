@@ -12,7 +12,7 @@
  * Partner: broadcast-send -b PORT MESSAGE
  *
  * Read: socket(7) (SO_REUSEADDR), ip(7) (INADDR_ANY, broadcast), udp(7),
- *       recvfrom(2), bind(2)
+ *       recvfrom(2), bind(2); for the stop: signal-safety(7), pipe(2), poll(2)
  */
 #include "report.h"
 #include "args.h"
@@ -21,7 +21,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,11 +32,27 @@
 
 #define USAGE "usage: broadcast-recv [PORT]"
 
+/*
+ * Stopping on a signal, without a race. `while (!stop_signal) recvfrom(...)`
+ * loses a signal that lands after the test and before recvfrom starts to
+ * wait: the handler sets the flag, then recvfrom sleeps until the next
+ * datagram, perhaps forever. So the handler also writes one byte into a pipe
+ * (the "self-pipe trick"), and the loop waits in poll(2) on the socket and
+ * the pipe together: a byte written before poll looks is still there when it
+ * does. Later lessons get the same thing from common/stop.h.
+ */
 static volatile sig_atomic_t stop_signal = 0;
+static int stop_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
+    int saved = errno;      /* write() may change errno under the interrupted code */
     stop_signal = sig;
+    // write(2) is async-signal-safe (signal-safety(7)); the pipe is
+    // non-blocking, so a full pipe (already readable) cannot hang us here.
+    ssize_t ignored = write(stop_pipe[1], "x", 1);
+    (void)ignored;
+    errno = saved;
 }
 
 /* Print a datagram so that no byte of it can mess up a terminal. */
@@ -60,7 +78,11 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // No SA_RESTART: a signal interrupts recvfrom (EINTR), and the loop ends.
+    if (pipe(stop_pipe) == -1)
+        die("pipe");
+    int flags = fcntl(stop_pipe[1], F_GETFL);
+    if (flags == -1 || fcntl(stop_pipe[1], F_SETFL, flags | O_NONBLOCK) == -1)
+        die("fcntl O_NONBLOCK");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -93,7 +115,18 @@ int main(int argc, char **argv)
     if (announce_listening(fd) == -1)
         die("getsockname");
 
-    while (!stop_signal) {
+    struct pollfd wait_for[2] = {
+        {.fd = stop_pipe[0], .events = POLLIN},     /* a byte here: stop */
+        {.fd = fd, .events = POLLIN},               /* a datagram to read */
+    };
+    for (;;) {
+        if (poll(wait_for, 2, -1) == -1) {
+            if (errno == EINTR)
+                continue;           /* the pipe will be readable: poll again */
+            die("poll");
+        }
+        if (wait_for[0].revents != 0)
+            break;                  /* a stop signal came */
         unsigned char data[MAX_DATAGRAM];
         struct sockaddr_storage from;
         socklen_t from_len = sizeof from;
@@ -105,11 +138,8 @@ int main(int argc, char **argv)
         // One recvfrom, one datagram; a longer one is cut to sizeof data.
         ssize_t n = recvfrom(fd, data, sizeof data, 0, (struct sockaddr *)&from, &from_len);
         //@end
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;          /* a signal: the loop condition decides */
-            die("recvfrom");
-        }
+        if (n == -1)
+            die("recvfrom");       /* poll said a datagram is there: no EINTR wait */
         char who[ADDRESS_TEXT_MAX];
         format_address((struct sockaddr *)&from, who, sizeof who);
         print_datagram(who, data, n);
@@ -117,5 +147,7 @@ int main(int argc, char **argv)
     printf("stopped by signal %d\n", (int)stop_signal);
     if (close(fd) == -1)
         die("close");
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
     return 0;
 }

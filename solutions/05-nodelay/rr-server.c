@@ -16,9 +16,11 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 #include "rr.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +30,6 @@
 
 #define USAGE "usage: rr-server [ADDRESS [PORT]]"
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 /* Answer one client's requests until it closes; returns how many it sent. */
 static long serve(int conn)
 {
@@ -42,6 +37,13 @@ static long serve(int conn)
     long requests = 0;
     for (;;) {
         unsigned char header[RR_HEADER_SIZE];
+        // Wait for the next request, or for SIGINT/SIGTERM (common/stop.h:
+        // a stop that lands at any moment ends this wait).
+        int ready = wait_or_stop(conn, POLLIN);
+        if (ready == -1)
+            warn_errno("poll");
+        if (ready != 1)
+            return requests;
         int got = rr_recv_full(conn, header, sizeof header);
         if (got == 0)
             return requests;                 /* the client is done */
@@ -93,10 +95,8 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    struct sigaction sa = {.sa_handler = on_signal};   /* no SA_RESTART: stop accept() */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    if (stop_init() == -1)      /* SIGINT/SIGTERM end the waits below, race-free */
+        die("stop_init");
     signal(SIGPIPE, SIG_IGN);   /* a client gone mid-reply is EPIPE, not death */
 
     // The listening socket comes from common/net.h; lessons 06 and 07 build it by hand.
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
     if (announce_listening(fd) == -1)
         die("getsockname");
 
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(fd, POLLIN)) == 1) {
         int conn = accept(fd, NULL, NULL);
         if (conn == -1) {
             if (errno != EINTR)
@@ -123,7 +124,9 @@ int main(int argc, char **argv)
         if (close(conn) == -1)
             warn_errno("close");
     }
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (ready == -1)
+        die("poll");
+    printf("stopped by %s\n", stop_signal_name());
     if (close(fd) == -1)
         die("close");
     return 0;

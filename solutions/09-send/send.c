@@ -29,9 +29,11 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +50,11 @@
 #define USAGE "usage: send [-b BYTES] [-s SNDBUF] [-a MS] [ADDRESS [PORT]]"
 #define GREETING "Hello, client!\n"
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
+/* SIGALRM (-a) only interrupts: its handler does nothing. SIGINT and
+ * SIGTERM are common/stop.h's: they set a flag that stop_requested() reads. */
+static void on_alarm(int sig)
 {
-    if (sig != SIGALRM)     /* SIGALRM only interrupts; it asks for nothing */
-        stop_signal = sig;
+    (void)sig;
 }
 
 _Noreturn static void usage_error(const char *what, const char *text, const char *why)
@@ -75,12 +76,15 @@ struct send_stats {
 /*
  * Send all len bytes of buf on fd, whatever send(2) does. Returns 0 when
  * every byte was handed to the kernel, -1 with errno set when send failed
- * (EPIPE, ECONNRESET, ...); stats says how far it got either way.
+ * (EPIPE, ECONNRESET, ...) or with EINTR when SIGINT/SIGTERM asked us to
+ * stop (stop_requested()); stats says how far it got either way.
  */
 static int send_all_counted(int fd, const char *buf, size_t len, struct send_stats *stats)
 {
     //@todo call send(2) until all len bytes are sent: it may take fewer than asked
     //@ //       (count those in stats->short_sends) or fail with EINTR (count, retry).
+    //@ //       But before each call, if stop_requested(), return -1 with errno EINTR:
+    //@ //       SIGTERM is what cut the last send short, and the client may never read.
     //@ //       A peer that is gone must give EPIPE, not kill us with SIGPIPE.
     //@ //       Keep stats->sent and stats->calls up to date.
     //@ (void)fd, (void)buf, (void)len, (void)stats;
@@ -88,6 +92,13 @@ static int send_all_counted(int fd, const char *buf, size_t len, struct send_sta
     //@ return -1;
     //@begin
     while (stats->sent < len) {
+        // A stop signal interrupts a blocked send (short count or EINTR,
+        // since no handler has SA_RESTART). Sending on would block again,
+        // forever if the client never reads: so stop here.
+        if (stop_requested()) {
+            errno = EINTR;
+            return -1;
+        }
         size_t want = len - stats->sent;
         // MSG_NOSIGNAL: if the peer is gone, fail with EPIPE instead of
         // raising SIGPIPE, whose default action kills the whole server.
@@ -184,11 +195,14 @@ int main(int argc, char **argv)
     for (long i = 0; i * 16 < size; i++)
         snprintf(payload + i * 16, 17, "payload %07ld\n", i % 10000000);
 
-    /* No SA_RESTART: signals interrupt accept() and send(), on purpose. */
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* No SA_RESTART anywhere: signals interrupt a blocked send(), on purpose.
+     * SIGINT/SIGTERM come from common/stop.h: they also end the accept wait
+     * below whenever they land (a self-pipe, no race). */
+    if (stop_init() == -1)
+        die("stop_init");
+    struct sigaction sa = {.sa_handler = on_alarm};
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1 ||
-        sigaction(SIGALRM, &sa, NULL) == -1)
+    if (sigaction(SIGALRM, &sa, NULL) == -1)
         die("sigaction");
     if (alarm_ms > 0) {
         struct itimerval every = {
@@ -210,7 +224,8 @@ int main(int argc, char **argv)
         die("getsockname");
 
     long clients = 0;
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
         int conn = accept(listener, NULL, NULL);
         if (conn == -1) {
             if (errno != EINTR)
@@ -220,7 +235,9 @@ int main(int argc, char **argv)
         serve(++clients, conn, payload, (size_t)size, sndbuf);
     }
 
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (ready == -1)
+        die("poll");
+    printf("stopped by %s\n", stop_signal_name());
     free(payload);
     if (close(listener) == -1)
         die("close");

@@ -25,6 +25,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,13 +40,6 @@
 
 #define USAGE "usage: recv [-d MS] [-s SIZE] [-r RCVBUF] [ADDRESS [PORT]]"
 #define SHOW_MAX 24     /* bytes of each chunk shown */
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 _Noreturn static void usage_error(const char *what, const char *text, const char *why)
 {
@@ -89,7 +83,10 @@ static void serve(long client, int conn, char *buf, size_t size, long delay_ms)
     long chunks = 0;
     size_t total = 0;
     int closed = 0;
-    while (!stop_signal) {
+    // Wait for bytes (or end of stream), or for SIGINT/SIGTERM: common/stop.h
+    // waits in poll(2) on the socket and a self-pipe, so no signal is missed.
+    int ready;
+    while ((ready = wait_or_stop(conn, POLLIN)) == 1) {
         //@todo receive up to size bytes into buf with recv(2), the count in n.
         //@ //       If a signal interrupted it (EINTR), try again.
         //@ ssize_t n = -1;
@@ -101,7 +98,7 @@ static void serve(long client, int conn, char *buf, size_t size, long delay_ms)
         // the client wrote them.
         ssize_t n = recv(conn, buf, size, 0);
         if (n == -1 && errno == EINTR)
-            continue;               /* the loop condition checks stop_signal */
+            continue;               /* the loop's wait_or_stop checks for a stop */
         //@end
         if (n == -1) {
             // ECONNRESET: the client reset the connection (RST). It ends
@@ -129,6 +126,8 @@ static void serve(long client, int conn, char *buf, size_t size, long delay_ms)
         putchar('\n');
     }
 
+    if (ready == -1)
+        warn_errno("poll");
     if (closed)
         printf("client %ld: recv returned 0: the client closed its side (orderly shutdown)\n", client);
     printf("client %ld: %zu bytes in %ld chunks\n", client, total, chunks);
@@ -183,11 +182,9 @@ int main(int argc, char **argv)
     if (buf == NULL)
         die("malloc");
 
-    /* No SA_RESTART: a signal must interrupt accept() and recv(), so we can stop. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* SIGINT and SIGTERM end every wait below at any moment (common/stop.h). */
+    if (stop_init() == -1)
+        die("stop_init");
 
     /* Lesson 09's send_all (the reply) sends with MSG_NOSIGNAL: no SIGPIPE. */
     char port_text[8];
@@ -207,7 +204,8 @@ int main(int argc, char **argv)
         die("getsockname");
 
     long clients = 0;
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
         int conn = accept(listener, NULL, NULL);
         if (conn == -1) {
             if (errno != EINTR)
@@ -217,7 +215,9 @@ int main(int argc, char **argv)
         serve(++clients, conn, buf, (size_t)size, delay_ms);
     }
 
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (ready == -1)
+        die("poll");
+    printf("stopped by %s\n", stop_signal_name());
     free(buf);
     if (close(listener) == -1)
         die("close");

@@ -12,7 +12,8 @@
  * "\r\n") is not part of the line. Every line the server sends ends in
  * "\r\n", which telnet expects and nc shows as an ordinary line. A last line
  * without "\n" before the client closes is answered too; a line longer than
- * LINE_MAX_BYTES is answered in pieces of that size.
+ * LINE_MAX_BYTES is answered in pieces of that size (its "\n" or "\r\n" never
+ * makes an extra, empty piece, and its "\r" never ends up inside one).
  *
  * usage: echo-server [ADDRESS [PORT]]
  *   ADDRESS  a numeric IPv4 or IPv6 address (default 127.0.0.1)
@@ -25,9 +26,11 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,17 +42,12 @@
 #define GREETING "Hello, client!\r\n"
 #define LINE_MAX_BYTES 1024
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 /* The bytes received from one client and not yet handed out as lines. */
 struct reader {
     int fd;
     int eof;                        /* recv returned 0: nothing more will come */
+    int continued;                  /* the last line handed out was a full
+                                       buffer: a piece of a longer line */
     size_t len;                     /* bytes held in buf */
     char buf[LINE_MAX_BYTES];
 };
@@ -58,7 +56,7 @@ struct reader {
  * The next line from r into line (room for LINE_MAX_BYTES bytes), its length
  * in *len, without the "\n" or "\r\n". Returns 1 for a line, 0 when the
  * client has closed and no bytes are left, -1 with errno set on an error
- * (EINTR when a signal asks us to stop).
+ * (EINTR when SIGINT or SIGTERM asks us to stop).
  */
 static int next_line(struct reader *r, char *line, size_t *len)
 {
@@ -67,34 +65,57 @@ static int next_line(struct reader *r, char *line, size_t *len)
         //@ //       the client closed (r->eof) leaving some bytes: copy the line into
         //@ //       line without its "\n" or "\r\n", set *len, remove it and its "\n"
         //@ //       from r->buf (memmove(3)), and return 1.
+        //@ //       A full buffer is a piece of a longer line (set r->continued): keep
+        //@ //       a '\r' it ends with for the next call, and when the next call finds
+        //@ //       only that line's end ("\n" or "\r\n"), remove it and return nothing
+        //@ //       for it. Clear r->continued after any other line.
         //@ (void)line, (void)len;
         //@begin
         char *newline = memchr(r->buf, '\n', r->len);
         if (newline != NULL || r->len == sizeof r->buf || (r->eof && r->len > 0)) {
             size_t n = newline != NULL ? (size_t)(newline - r->buf) : r->len;
             size_t used = newline != NULL ? n + 1 : n;     /* eat the '\n' too */
+            int full = newline == NULL && r->len == sizeof r->buf;
+            // A full buffer ending in '\r' may be the first half of "\r\n":
+            // keep the '\r' back, or it would leak into this piece.
+            if (full && r->buf[n - 1] == '\r')
+                n = used = n - 1;
             memcpy(line, r->buf, n);
             if (newline != NULL && n > 0 && line[n - 1] == '\r')
                 n--;                                      /* telnet's "\r\n" */
-            *len = n;
             // Keep what follows the line (the start of the next one, or
             // several more lines) for the next call.
             memmove(r->buf, r->buf + used, r->len - used);
             r->len -= used;
+            // The end of a line already handed out in pieces: it is not a
+            // line of its own (a 1024-byte line must not echo an empty one).
+            int tail = r->continued && n == 0 && newline != NULL;
+            r->continued = full;
+            if (tail)
+                continue;
+            *len = n;
             return 1;
         }
         //@end
         if (r->eof)
             return 0;
+        // Wait until bytes (or the end) are there, or a stop signal came
+        // (common/stop.h: a signal landing at any moment ends this wait).
+        int ready = wait_or_stop(r->fd, POLLIN);
+        if (ready != 1) {
+            if (ready == 0)
+                errno = EINTR;
+            return -1;
+        }
         //@todo no whole line yet: recv(2) more bytes into the free end of r->buf.
         //@ //       Count them in r->len; 0 means the client closed (set r->eof);
-        //@ //       retry after EINTR unless stop_signal is set; -1 otherwise.
+        //@ //       retry after EINTR; -1 otherwise.
         //@ errno = ENOSYS;
         //@ return -1;
         //@begin
         ssize_t got = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len, 0);
         if (got == -1) {
-            if (errno == EINTR && !stop_signal)
+            if (errno == EINTR)
                 continue;
             return -1;
         }
@@ -159,7 +180,7 @@ static void serve(long client, int conn)
     }
     if (rc == 0)
         printf("client %ld: closed the connection after %ld lines\n", client, lines);
-    else if (stop_signal)
+    else if (stop_requested())
         printf("client %ld: disconnected, the server is stopping\n", client);
     else {
         char call[64];
@@ -192,11 +213,9 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* No SA_RESTART: a signal must interrupt accept() and recv(), so we can stop. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* SIGINT and SIGTERM end every wait at any moment (common/stop.h). */
+    if (stop_init() == -1)
+        die("stop_init");
 
     char port_text[8];
     snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
@@ -208,7 +227,8 @@ int main(int argc, char **argv)
         die("getsockname");
 
     long clients = 0;
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
         int conn = accept(listener, NULL, NULL);
         if (conn == -1) {
             if (errno != EINTR)
@@ -218,7 +238,9 @@ int main(int argc, char **argv)
         serve(++clients, conn);
     }
 
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (ready == -1)
+        die("poll");
+    printf("stopped by %s\n", stop_signal_name());
     if (close(listener) == -1)
         die("close");
     return 0;
