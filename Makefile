@@ -61,11 +61,14 @@ else
 LPAT   := [0-9][0-9]-
 endif
 
-# A workbook copy's own lessons/ build apart from ours, so grading never mixes them.
+# A workbook copy's own lessons/ build apart from ours, so grading never mixes
+# them: one folder per copy, named after its whole path (class1/alice and
+# class2/alice are two students, not one). tools/lib/workbook.bash asks make
+# for this name (print-lesson-build) rather than computing it again.
 ifeq ($(abspath $(WORKBOOK)),$(abspath .))
-LESSON_BUILD := $(BUILD)/lessons
+LESSON_BUILD ?= $(BUILD)/lessons
 else
-LESSON_BUILD := $(BUILD)/grade/$(notdir $(abspath $(WORKBOOK)))
+LESSON_BUILD ?= $(BUILD)/grade/$(subst /,_,$(patsubst /%,%,$(abspath $(WORKBOOK))))
 endif
 LESSON_SRC := $(WORKBOOK)/lessons
 
@@ -81,6 +84,9 @@ LESSON_SRCS   := $(wildcard $(LESSON_SRC)/$(LPAT)*/*.c)
 LESSON_BINS   := $(patsubst $(LESSON_SRC)/%.c,$(LESSON_BUILD)/%,$(LESSON_SRCS))
 TOOL_SRCS     := $(wildcard tests/tools/*.c)
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+# Shared libraries the tests load with LD_PRELOAD (tests/tools/preload/).
+PRELOAD_SRCS  := $(wildcard tests/tools/preload/*.c)
+PRELOAD_LIBS  := $(patsubst tests/tools/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRCS))
 
 ifeq ($(V),1)
 Q :=
@@ -102,7 +108,7 @@ help:
 
 solutions: $(SOLUTION_BINS)
 lessons: $(LESSON_BINS)
-tools: $(TOOL_BINS)
+tools: $(TOOL_BINS) $(PRELOAD_LIBS)
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
 	@mkdir -p $(@D)
@@ -119,30 +125,50 @@ $(BUILD)/solutions/%: solutions/%.c $(COMMON_LIB) $(COMMON_HDRS) $$(wildcard $$(
 	@echo "CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
 
+# A student's program: the old binary is removed first, so a source that no
+# longer compiles can never be graded through the binary of an earlier build.
+# The compiler's messages of a failed build stay in PROGRAM.compile-errors,
+# which the tests report (tests/helpers/common.bash, prog) as the lesson's failure.
 $(LESSON_BUILD)/%: $(LESSON_SRC)/%.c $(COMMON_LIB) $(COMMON_HDRS) $$(wildcard $$(dir $(LESSON_SRC)/$$*)*.h)
 	@mkdir -p $(@D)
+	@rm -f $@ $@.compile-errors
 	@echo "CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@ 2>$@.compile-log \
+	    || { cat $@.compile-log >&2; mv $@.compile-log $@.compile-errors; exit 1; }
+	$(Q)cat $@.compile-log >&2; rm -f $@.compile-log
 
 $(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	@echo "CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
 
+# Built without the sanitizers' flags: a preloaded library must not bring its
+# own sanitizer runtime into the program under test.
+$(BUILD)/tools/%.so: tests/tools/preload/%.c
+	@mkdir -p $(@D)
+	@echo "CC      $<"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -O2 -g -fPIC -shared $< -o $@ -ldl
+
 # The suite against the reference solutions: this must always pass.
 test: solutions tools
-	@tests/run --bin $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
+	@tests/run --bin $(BUILD)/solutions --src solutions --tools $(BUILD)/tools $(LESSON)
 
 # The same tests against a student's lessons/. A program that does not compile
-# must not stop the others from being graded, hence the -k and the "|| true".
+# must not stop the others from being graded, hence the -k and the "|| true";
+# its lesson then fails every test with the compiler's first error.
 grade: tools
 	@$(MAKE) --no-print-directory -k lessons || true
-	@tests/run --grade --bin $(LESSON_BUILD) --tools $(BUILD)/tools $(LESSON)
+	@tests/run --grade --bin $(LESSON_BUILD) --src $(LESSON_SRC) --tools $(BUILD)/tools $(LESSON)
 
 # Every untouched skeleton must fail its lesson's tests (a test that cannot fail
 # is a defect). Run on a clean checkout: lessons/ are the pristine skeletons.
 teeth: lessons tools
-	@tests/run --teeth --bin $(LESSON_BUILD) --tools $(BUILD)/tools $(LESSON)
+	@tests/run --teeth --bin $(LESSON_BUILD) --src $(LESSON_SRC) --tools $(BUILD)/tools $(LESSON)
+
+# Where this WORKBOOK's lessons/ are built (for tools/lib/workbook.bash).
+.PHONY: print-lesson-build
+print-lesson-build:
+	@echo $(LESSON_BUILD)
 
 run: lessons
 	@tools/run-lesson $(LESSON_BUILD) "$(L)"

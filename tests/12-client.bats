@@ -42,15 +42,58 @@ have_ipv6_loopback() {
     expect_line '^received [0-9]+ bytes: reply to: by name$'
 }
 
+# with_fake_hosts NAME ADDRS: run the next run_prog with getaddrinfo(3) answering
+# NAME with the numeric addresses ADDRS (comma-separated), in that order,
+# through tests/tools/preload/fake-hosts.c, on any machine whatever its
+# /etc/hosts says. The calls it saw are logged in $FAKE_HOSTS_LOG.
+with_fake_hosts() {
+    export LD_PRELOAD="$(tool fake-hosts.so)" FAKE_HOSTS_NAME=$1 FAKE_HOSTS_ADDRS=$2
+    export FAKE_HOSTS_LOG="$BATS_TEST_TMPDIR/getaddrinfo.log"
+    # ASan wants to be the first library loaded; the fake resolver is harmless before it.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+    [ -f "$LD_PRELOAD" ] || fail "the test library $LD_PRELOAD was not built: run make tools"
+}
+
 @test "the client tries each resolved address in turn and reports every failed one" {
-    # A name with two addresses: both loopback families. If ::1 comes first and
-    # nothing listens there, the client must go on to 127.0.0.1.
-    have_ipv6_loopback || skip "this machine has no IPv6 loopback (::1)"
-    getent ahosts localhost | grep -q '^::1' || skip "localhost has no ::1 address in /etc/hosts here"
+    # A name with three addresses, as "localhost" often has two: nothing
+    # listens on the first two, so the client must report each refusal and go on.
     reply_server 127.0.0.1
-    run_prog client localhost "$PORT" "second try"
+    with_fake_hosts two.workbook.test 127.0.0.2,127.0.0.3,127.0.0.1
+    run_prog client two.workbook.test "$PORT" "third try"
     expect_status 0
-    expect_line '^received [0-9]+ bytes: reply to: second try$'
+    expect_line "^trying 127\.0\.0\.2:$PORT$"
+    expect_stderr_line "127\.0\.0\.2:$PORT: ECONNREFUSED \(Connection refused\)"
+    expect_stderr_line "127\.0\.0\.3:$PORT: ECONNREFUSED \(Connection refused\)"
+    expect_line "^connected to 127\.0\.0\.1:$PORT from 127\.0\.0\.1:[0-9]+$"
+    expect_line '^received [0-9]+ bytes: reply to: third try$'
+}
+
+@test "the client asks getaddrinfo for stream sockets of any family, and frees the list" {
+    reply_server 127.0.0.1
+    with_fake_hosts one.workbook.test 127.0.0.1
+    run_prog client one.workbook.test "$PORT" "hints"
+    expect_status 0
+    [ -s "$FAKE_HOSTS_LOG" ] || fail "the client never called getaddrinfo(3) for one.workbook.test"
+    # family=0 is AF_UNSPEC; socktype=1 is SOCK_STREAM (socket(2), getaddrinfo(3)).
+    expect_line '^getaddrinfo one\.workbook\.test family=0 socktype=1 ' "$(cat "$FAKE_HOSTS_LOG")"
+    expect_line '^freeaddrinfo$' "$(cat "$FAKE_HOSTS_LOG")"
+}
+
+@test "every address refused: the client exits non-zero after trying them all, and closes each socket" {
+    reply_server 127.0.0.1
+    with_fake_hosts none.workbook.test 127.0.0.2,127.0.0.3
+    path=$(prog client)
+    run timeout 10 strace -f -e trace=socket,connect,close -o "$BATS_TEST_TMPDIR/trace" "$path" none.workbook.test "$PORT" nobody-home
+    [ "$status" -ne 0 ] || fail "the client exited 0 although no address accepted" "$(show_text "output:" "$output")"
+    local sockets closed fd
+    mapfile -t sockets < <(sed -nE 's/^([0-9]+ +)?socket\(AF_INET, SOCK_STREAM.*= ([0-9]+)$/\2/p' "$BATS_TEST_TMPDIR/trace")
+    [ "${#sockets[@]}" -eq 2 ] || fail "expected one socket per address (2), strace saw ${#sockets[@]}: a failed socket must not be reused for the next address" \
+        "$(show_text "trace:" "$(cat "$BATS_TEST_TMPDIR/trace")")"
+    for fd in "${sockets[@]}"; do
+        closed=$(grep -cE "^([0-9]+ +)?close\($fd\) += 0" "$BATS_TEST_TMPDIR/trace")
+        [ "$closed" -ge 1 ] || fail "the socket fd $fd was never closed after its connect failed (a leak per address)" \
+            "$(show_text "trace:" "$(cat "$BATS_TEST_TMPDIR/trace")")"
+    done
 }
 
 @test "without MESSAGE the client sends its default message" {

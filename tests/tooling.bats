@@ -246,11 +246,11 @@ a_tree() {
     expect_line 'wrong-student +01-socket: after close\(3\), the next socket gets fd 3 again'
 
     run -0 cat "$out/grades.csv"
-    expect_line '^student,01-socket,tests_passed,tests_total,lessons_done,lessons_total,tests_modified$'
-    expect_line '^good-student,12,12,12,1,1,false$'
-    expect_line '^wrong-student,([0-9]|1[01]),([0-9]|1[01]),12,0,1,true$'
+    expect_line '^student,01-socket,tests_passed,tests_skipped,tests_total,lessons_done,lessons_total,tests_modified$'
+    expect_line '^good-student,12,12,0,12,1,1,false$'
+    expect_line '^wrong-student,([0-9]|1[01]),([0-9]|1[01]),0,12,0,1,true$'
     run -0 cat "$out/good-student.json"
-    expect_line '"01-socket": \{"passed": 12, "total": 12, "done": true\}'
+    expect_line '"01-socket": \{"passed": 12, "skipped": 0, "total": 12, "done": true\}'
     [ "$(wc -l <"$out/grades.jsonl")" -eq 2 ] || fail "grades.jsonl should have one line per student"
     run -0 cat "$out/wrong-student.junit.xml"
     expect_line '<testsuites name="wrong-student">'

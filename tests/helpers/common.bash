@@ -20,6 +20,44 @@ PROG_TIMEOUT=${PROG_TIMEOUT:-10}
 LISTEN_TIMEOUT=${LISTEN_TIMEOUT:-5}
 STARTED_PIDS=()
 
+# --- a broken program fails fast (grading) -----------------------------------
+# A fundamentally broken program (one that hangs, never listens, never answers)
+# would make every test of its lesson wait out its own time limits. When
+# WORKBOOK_FAIL_FAST=S is set (tests/run --grade and the student tools set it;
+# `make test` does not), the failed tests of a lesson may take S seconds in
+# all: each failed test's time is counted at its end, every wait of a later
+# test is cut to what is left, and once nothing is left a wait fails at once.
+# Tests that pass cost nothing, so a correct program never meets this limit,
+# and the quick tests of a half-done lesson still run and count.
+_FAIL_FAST_SPENT="${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/workbook-failed-ms"
+
+# fail_fast_limit SECONDS: SECONDS, or what is left of the budget if less;
+# fails the test at once when the budget is used up.
+fail_fast_limit() {
+    local seconds=$1 spent left
+    if [ -n "${WORKBOOK_FAIL_FAST:-}" ] && [ -f "$_FAIL_FAST_SPENT" ]; then
+        spent=$(cat "$_FAIL_FAST_SPENT")
+        left=$(( WORKBOOK_FAIL_FAST - spent / 1000 ))
+        if [ "$left" -le 0 ]; then
+            fail "Not run to the end: earlier tests of this lesson failed and used up the ${WORKBOOK_FAIL_FAST}s the grader gives failing tests." \
+                 "  Fix the first failing test first (tests/run --bin DIR LESSON shows every test in full)."
+            return 1
+        fi
+        [ "$left" -lt "${seconds%.*}" ] && seconds=$left
+    fi
+    printf '%s\n' "$seconds"
+}
+
+# fail_fast_note: at the end of a failed test, count the time it took.
+fail_fast_note() {
+    [ -n "${WORKBOOK_FAIL_FAST:-}" ] || return 0
+    [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -z "${BATS_TEST_SKIPPED:-}" ] || return 0
+    local spent=0 now
+    [ -f "$_FAIL_FAST_SPENT" ] && spent=$(cat "$_FAIL_FAST_SPENT")
+    now=$(( ${EPOCHREALTIME/./} / 1000 ))
+    printf '%s\n' "$(( spent + now - ${BATS_TEST_START_TIME:-$now} ))" >"$_FAIL_FAST_SPENT"
+}
+
 # --- failing with a message a student can read -------------------------------
 
 # fail MESSAGE...: end the test, printing MESSAGE (one argument per line).
@@ -68,13 +106,35 @@ show_text() {
 
 # --- finding and running the program under test ------------------------------
 
-# prog NAME: the path of this lesson's program NAME, or fail saying it is not built.
+# prog NAME: the path of this lesson's program NAME, or fail saying why there
+# is none to test. A lesson counts as one piece of work: if any of its programs
+# failed to compile (make leaves PROGRAM.compile-errors, see the Makefile),
+# every test of the lesson fails with the compiler's first error. A binary
+# older than a source it is built from ($WORKBOOK_SRC, set by tests/run, and
+# common/) is never run: it would grade code the student no longer has.
 prog() {
-    local path="$WORKBOOK_BIN/$LESSON_DIR/$1"
+    local path="$WORKBOOK_BIN/$LESSON_DIR/$1" errors first newer
+    for errors in "$WORKBOOK_BIN/$LESSON_DIR"/*.compile-errors; do
+        [ -f "$errors" ] || continue
+        first=$(grep -m 1 -E '(error|Error)' "$errors" || head -n 1 "$errors")
+        fail "$LESSON_DIR does not compile: $first" \
+             "  (every test of a lesson fails until all its programs compile; run make to see every message)" \
+             "$(show_text "The compiler said:" "$(head -n 20 "$errors")")"
+        return 1
+    done
     if [ ! -x "$path" ]; then
         fail "The program $LESSON_DIR/$1 was not built ($path is missing)." \
              "Run make and read the compiler's messages."
         return 1
+    fi
+    if [ -n "${WORKBOOK_SRC:-}" ] && [ -d "$WORKBOOK_SRC/$LESSON_DIR" ]; then
+        newer=$(find "$WORKBOOK_SRC/$LESSON_DIR" "$BATS_TEST_DIRNAME/../common" -type f \
+                     -newer "$path" 2>/dev/null | head -n 1)
+        if [ -n "$newer" ]; then
+            fail "The program $LESSON_DIR/$1 is older than its source $newer: it was not rebuilt." \
+                 "Run make (a source that does not compile leaves no program to test)."
+            return 1
+        fi
     fi
     printf '%s\n' "$path"
 }
@@ -209,6 +269,8 @@ _run_check_via() {
 run_command() {
     local seconds=$1 input=$2 what=$3
     shift 3
+    seconds=$(fail_fast_limit "$seconds") || return 1
+    LAST_RUN_WHAT=$what
     local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err"
     # Close the fds bats keeps open (3 and up), so the program starts with only
     # 0, 1 and 2, as it would from a shell: fd numbers in its output are the real ones.
@@ -238,7 +300,10 @@ kill_group() {
 # expect_status N: the last run exited with status N.
 expect_status() {
     if [ "$status" -ne "$1" ]; then
-        fail "Expected the program to exit with status $1, but it exited with $status." \
+        local who=${LAST_RUN_WHAT:-the program} said
+        said=$(printf '%s\n' "${stderr:-}" | grep -m 1 -v '^[[:space:]]*$')
+        [ -n "$said" ] || said=$(printf '%s\n' "$output" | tail -n 1)
+        fail "Expected $who to exit with status $1, but it exited with $status; it said: ${said:-(nothing at all)}" \
              "$(show_text "Its output (stdout):" "$output")" \
              "$(show_text "Its error output (stderr):" "${stderr:-}")"
     fi
@@ -249,8 +314,10 @@ expect_status() {
 expect_line() {
     local regex=$1 text=${2-$output}
     if ! grep -Eq -- "$regex" <<<"$text"; then
-        fail "Expected a line matching:" "    $regex" \
-             "$(show_text "but the output was:" "$text")"
+        local first
+        first=$(printf '%s\n' "$text" | grep -m 1 -v '^[[:space:]]*$')
+        fail "Expected a line matching \"$regex\", but none does; the first line was: ${first:-(no output at all)}" \
+             "$(show_text "The whole output:" "$text")"
     fi
 }
 
@@ -258,13 +325,18 @@ expect_line() {
 expect_no_line() {
     local regex=$1 text=${2-$output} hit
     if hit=$(grep -E -m 1 -- "$regex" <<<"$text"); then
-        fail "Expected no line matching:" "    $regex" "but found this one:" "    $hit"
+        fail "Expected no line matching \"$regex\", but found this one: $hit"
     fi
 }
 
 # expect_stderr_line REGEX: some line of the last run's error output matches REGEX.
 expect_stderr_line() {
-    expect_line "$1" "${stderr:-}" || fail "(that was the program's error output, stderr)"
+    local regex=$1 first
+    grep -Eq -- "$regex" <<<"${stderr:-}" && return 0
+    first=$(printf '%s\n' "${stderr:-}" | grep -m 1 -v '^[[:space:]]*$')
+    fail "Expected ${LAST_RUN_WHAT:-the program} to print an error line matching \"$regex\" on stderr; its first error line was: ${first:-(it printed no error at all)}" \
+         "$(show_text "Its whole error output (stderr):" "${stderr:-}")" \
+         "$(show_text "Its output (stdout):" "$output")"
 }
 
 # expect_equal WHAT EXPECTED ACTUAL: the two strings are the same, byte for
@@ -272,6 +344,11 @@ expect_stderr_line() {
 expect_equal() {
     local what=$1 expected=$2 actual=$3
     [ "$expected" = "$actual" ] && return 0
+    # Two numbers: say them whole (6001 vs 4701), not by their first byte.
+    if [[ "$expected" =~ ^-?[0-9]+$ && "$actual" =~ ^-?[0-9]+$ ]]; then
+        fail "$what: expected $expected, got $actual."
+        return 1
+    fi
     local LC_ALL=C   # compare bytes, not characters
     local i=0 n=${#expected}
     [ "${#actual}" -lt "$n" ] && n=${#actual}
@@ -353,7 +430,10 @@ start_listener() {
     SERVER_ERR="${SERVER_OUT%.out}.err"
     spawn "$SERVER_OUT" "$SERVER_ERR" "$path" "$@"
     SERVER_PID=$SPAWNED_PID
-    local deadline=$((SECONDS + LISTEN_TIMEOUT)) port
+    SERVER_NAME=$name
+    local limit port
+    limit=$(fail_fast_limit "$LISTEN_TIMEOUT") || return 1
+    local deadline=$((SECONDS + limit))
     while [ "$SECONDS" -le "$deadline" ]; do
         port=$(listening_port "$SERVER_OUT")
         if [ -n "$port" ]; then
@@ -364,14 +444,14 @@ start_listener() {
             local st=0
             wait "$SERVER_PID" || st=$?
             check_ended_well "$st" "The server $name" "$LISTEN_TIMEOUT" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
-            fail "The server $name exited (status $st) before it printed \"listening on ADDRESS:PORT\"." \
+            fail "The server $name exited (status $st) before it printed \"listening on ADDRESS:PORT\"; its first error line: $(grep -m 1 -v '^[[:space:]]*$' "$SERVER_ERR" || echo '(none)')" \
                  "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
                  "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
             return 1
         fi
         sleep 0.05
     done
-    fail "The server $name did not print \"listening on ADDRESS:PORT\" within ${LISTEN_TIMEOUT}s." \
+    fail "The server $name did not print \"listening on ADDRESS:PORT\" within ${limit}s; its last line: $(tail -n 1 "$SERVER_OUT" | grep . || echo '(none: it printed nothing)')" \
          "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
          "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
 }
@@ -389,34 +469,50 @@ server_errors() { cat "$SERVER_ERR"; }
 # wait_for_output REGEX [SECONDS] [FILE]: wait until a line of the server's output
 # (or FILE) matches REGEX; fail with what it printed if it does not in time.
 wait_for_output() {
-    local regex=$1 seconds=${2:-5} file=${3:-$SERVER_OUT}
+    local regex=$1 seconds=${2:-5} file=${3:-$SERVER_OUT} who last
+    seconds=$(fail_fast_limit "$seconds") || return 1
     local deadline=$((SECONDS + seconds))
     while [ "$SECONDS" -le "$deadline" ]; do
         grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
         sleep 0.05
     done
-    fail "Waited ${seconds}s for the program to print a line matching:" "    $regex" \
-         "$(show_text "but its output was:" "$(cat "$file")")" \
-         "$(show_text "and its error output:" "$(cat "${file%.out}.err" 2>/dev/null)")"
+    who=$(output_owner "$file")
+    last=$(tail -n 1 "$file" 2>/dev/null)
+    fail "$who never printed a line matching \"$regex\" (waited ${seconds}s); its last line: ${last:-(none: it printed nothing)}" \
+         "$(show_text "Its output:" "$(cat "$file")")" \
+         "$(show_text "Its error output:" "$(cat "${file%.out}.err" 2>/dev/null)")"
+}
+
+# output_owner FILE: who writes FILE, for messages ("The server chat-server").
+output_owner() {
+    case "$1" in
+        "${SERVER_OUT:-}") printf 'The server %s\n' "${SERVER_NAME:-under test}" ;;
+        *fragproxy*) printf 'The test tool fragproxy\n' ;;
+        *) printf 'The program writing %s\n' "$(basename "$1")" ;;
+    esac
 }
 
 # stop_server [SIGNAL]: send SIGNAL (default TERM) to the last started server,
 # wait up to 5 s for it to exit, and set SERVER_STATUS to its exit status.
 stop_server() {
-    local sig=${1:-TERM}
+    local sig=${1:-TERM} limit
+    limit=$(fail_fast_limit 5) || return 1
     kill "-$sig" "$SERVER_PID" 2>/dev/null
-    local deadline=$((SECONDS + 5))
+    local deadline=$((SECONDS + limit))
     while kill -0 "$SERVER_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
         sleep 0.05
     done
     if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-        fail "The server did not exit within 5s of SIG$sig."
+        # The subshell keeps bash's "Killed" job notice out of the message.
+        ( kill -KILL "$SERVER_PID" 2>/dev/null ) 2>/dev/null
+        { wait "$SERVER_PID"; } 2>/dev/null || true
+        fail "The server ${SERVER_NAME:-under test} did not exit within ${limit}s of SIG$sig, so the test killed it (SIGKILL)." \
+             "  A server must stop on SIG$sig: catch it, leave the loop, close and exit (see the lesson's chapter)." \
+             "$(show_text "Its last output:" "$(tail -n 5 "$SERVER_OUT" 2>/dev/null)")"
         return 1
     fi
     SERVER_STATUS=0
-    wait "$SERVER_PID" || SERVER_STATUS=$?
+    { wait "$SERVER_PID"; } 2>/dev/null || SERVER_STATUS=$?
 }
 
 # open_fds PID: how many file descriptors the process PID has open (Linux /proc).
@@ -448,7 +544,9 @@ spawn() {
 # process group (spawn, run_command), and only those. It runs at teardown,
 # whatever the test's outcome, and also after bats' per-test timeout: then a
 # run_command still waiting (RUNNING_PID) is killed the same way.
+# (Every teardown calls it, so it also starts the fail-fast clock.)
 stop_started() {
+    fail_fast_note
     local pid
     [ -n "${RUNNING_PID:-}" ] && STARTED_PIDS+=("$RUNNING_PID")
     for pid in "${STARTED_PIDS[@]}"; do
@@ -481,8 +579,10 @@ peer() {
 #   client_close A               close our end
 client_open() {
     local name=$1 host=${2:-127.0.0.1} fd
-    if ! exec {fd}<>"/dev/tcp/$host/$PORT"; then
-        fail "Client $name could not connect to $host port $PORT."
+    # The braces keep bash's own "/dev/tcp/...: Connection refused" off the
+    # test's output; the message below says it in words.
+    if ! { exec {fd}<>"/dev/tcp/$host/$PORT"; } 2>/dev/null; then
+        fail "Client $name could not connect to $host port $PORT: the connection was refused or failed (is the server ${SERVER_NAME:-under test} still running and listening?)."
         return 1
     fi
     printf -v "CLIENT_$name" '%s' "$fd"
@@ -504,6 +604,7 @@ client_send() {
 # client_expect sets REPLY to the matching line (with any trailing \r removed).
 client_expect() {
     local name=$1 regex=$2 seconds=${3:-5} fd line seen_var="CLIENT_${1}_SEEN"
+    seconds=$(fail_fast_limit "$seconds") || return 1
     fd=$(client_fd "$name")
     local deadline=$((SECONDS + seconds))
     while [ "$SECONDS" -le "$deadline" ]; do
@@ -515,18 +616,19 @@ client_expect() {
                 return 0
             fi
         elif [ $? -le 128 ]; then
-            fail "Client $name: the server closed the connection while we waited for a line matching:" \
-                 "    $regex" "$(show_text "Lines it received:" "${!seen_var}")"
+            fail "Client $name: the server closed the connection while the client waited for a line matching \"$regex\"." \
+                 "$(show_text "Lines it received:" "${!seen_var}")"
             return 1
         fi
     done
-    fail "Client $name waited ${seconds}s for a line matching:" "    $regex" \
+    fail "Client $name waited ${seconds}s for a line matching \"$regex\" from the server ${SERVER_NAME:-under test}, and it never came." \
          "$(show_text "Lines it received:" "${!seen_var}")"
 }
 
 # client_expect_closed A [S]: the server closes A's connection within S s (default 5).
 client_expect_closed() {
     local name=$1 seconds=${2:-5} fd line deadline
+    seconds=$(fail_fast_limit "$seconds") || return 1
     fd=$(client_fd "$name")
     deadline=$((SECONDS + seconds))
     while [ "$SECONDS" -le "$deadline" ]; do

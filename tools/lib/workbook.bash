@@ -41,15 +41,12 @@ lesson_tests() {
     done
 }
 
-# lesson_build_dir WORKBOOK BUILD: where the Makefile builds WORKBOOK's lessons/.
+# lesson_build_dir WORKBOOK BUILD: where the Makefile builds WORKBOOK's lessons/
+# (the Makefile alone decides; this asks it).
 lesson_build_dir() {
-    local wb build=$2
-    wb=$(cd "$1" && pwd)
-    if [ "$wb" = "$top" ]; then
-        printf '%s/lessons\n' "$build"
-    else
-        printf '%s/grade/%s\n' "$build" "$(basename "$wb")"
-    fi
+    local wb
+    wb=$(cd "$1" && pwd) || return 1
+    make -C "$top" --no-print-directory -s BUILD="$2" WORKBOOK="$wb" print-lesson-build
 }
 
 # abs_path DIR: DIR made absolute (it need not exist yet).
@@ -70,23 +67,29 @@ build_lessons() {
         LESSON_BUILD="$(lesson_build_dir "$wb" "$build")" L="$l" lessons tools >>"$log" 2>&1 || true
 }
 
-# run_lesson_tests BIN TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests of
-# lesson NAME against the programs in BIN; TAP output into the file TAP, and a
-# JUnit report.xml into JUNIT_DIR when given. Prints "PASSED TOTAL".
+# run_lesson_tests BIN SRC TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests
+# of lesson NAME against the programs in BIN, built from the sources in SRC (a
+# lessons/ or solutions/ folder: a program older than its source is not run);
+# TAP output into the file TAP, and a JUnit report.xml into JUNIT_DIR when
+# given. Grading: a lesson whose program fails a test gets $WORKBOOK_FAIL_FAST
+# seconds (default 10) for the rest of its waits (tests/helpers/common.bash).
+# Prints "PASSED SKIPPED TOTAL"; a skipped test is not a passed one.
 run_lesson_tests() {
-    local bin=$1 tools=$2 name=$3 tap=$4 junit=${5:-} bats files=()
+    local bin=$1 src=$2 tools=$3 name=$4 tap=$5 junit=${6:-} bats files=()
     mapfile -t files < <(lesson_tests "$name")
     if [ ${#files[@]} -eq 0 ]; then
         : >"$tap"
-        echo "0 0"
+        echo "0 0 0"
         return 0
     fi
     bats=$("$top/tools/ensure-bats") || return 1
     mkdir -p "$bin"
     (
-        export WORKBOOK_BIN WORKBOOK_TOOLS
+        export WORKBOOK_BIN WORKBOOK_TOOLS WORKBOOK_SRC
         WORKBOOK_BIN=$(cd "$bin" && pwd)
+        WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
         WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
+        export WORKBOOK_FAIL_FAST=${WORKBOOK_FAIL_FAST-10}
         export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
         if [ -n "$junit" ]; then
             mkdir -p "$junit"
@@ -105,22 +108,51 @@ run_lesson_tests() {
             sleep 0.05
         done
     fi
-    printf '%s %s\n' "$(grep -c '^ok ' "$tap")" "$(grep -c '^ok \|^not ok ' "$tap")"
+    tap_counts "$tap"
 }
 
-# first_failure TAP: "test name<TAB>first lines of its message" (as tests/run does).
+# tap_counts TAP: "PASSED SKIPPED TOTAL" of a bats TAP file.
+tap_counts() {
+    local skipped total ok
+    ok=$(grep -c '^ok ' "$1")
+    skipped=$(grep -c '^ok .* # skip' "$1")
+    total=$(grep -c '^ok \|^not ok ' "$1")
+    printf '%s %s %s\n' "$((ok - skipped))" "$skipped" "$total"
+}
+
+# skip_summary TAP: "N skipped: REASON" for the first skipped test (nothing if none).
+skip_summary() {
+    local n reason
+    n=$(grep -c '^ok .* # skip' "$1")
+    [ "$n" -gt 0 ] || return 0
+    reason=$(grep -m 1 '^ok .* # skip' "$1" | sed -E 's/^ok [0-9]+ (.*) # skip ?\(?(.*)\)?$/\2 (\1)/')
+    printf '%s skipped: %s\n' "$n" "$reason"
+}
+
+# grade_cell PASSED SKIPPED TOTAL: "9/10" or "9/10, 1 skipped" for a table.
+grade_cell() {
+    if [ "$2" -gt 0 ]; then
+        printf '%s/%s, %s skipped\n' "$1" "$3" "$2"
+    else
+        printf '%s/%s\n' "$1" "$3"
+    fi
+}
+
+# first_failure TAP: "test name<TAB>its message's first line" for the first
+# failed test. The helpers (tests/helpers/common.bash) put the decisive facts
+# on that first line (what was expected, what happened, the program's own
+# error line); the rest of the message is in the full run.
 first_failure() {
     awk '
         /^not ok / && !name { sub(/^not ok [0-9]+ /, ""); sub(/ # in [0-9]+ ?ms$/, ""); name = $0; next }
         name && /^# / {
             line = substr($0, 3)
-            if (line ~ /^ *\(?(from function|in test file)/ || line ~ /failed$/ || line ~ /^ *$/ || line ~ /^`/) next
+            if (line ~ /^ *\(?(from function|in test file)/ || line ~ /failed( with status [0-9]+)?$/ || line ~ /^ *$/ || line ~ /^`/) next
             gsub(/^[ |]+/, "", line)
-            said = said (said ? " " : "") line
-            if (++n == 2) exit
-            next
+            said = line
+            exit
         }
-        name && n { exit }
+        name && !/^# / { exit }
         END { if (name) print name "\t" said }
     ' "$1"
 }
