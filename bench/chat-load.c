@@ -11,11 +11,14 @@
  * be the bottleneck it measures (it is one, on a 2-core machine: see results).
  *
  * usage: chat-load [-n CLIENTS] [-s SENDERS] [-m LINES] [-r RATE] [-w WINDOW]
- *                  [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-T SECONDS] HOST PORT
+ *                  [-y SLOW] [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-T SECONDS] HOST PORT
  *        chat-load -X SECONDS        rate of small send() calls, one thread
  *   -n  clients (default 10)           -s  senders among them (default 1)
  *   -m  lines per sender (default 1000) -r  lines/s per sender, 0 = unpaced
- *   -w  unpaced: lines in flight, all senders together (default 1000)
+ *   -w  unpaced: lines in flight, all senders together (default 1000; 0: no
+ *       window, every sender writes as fast as its socket takes the lines)
+ *   -y  of the CLIENTS, this many (the last ones) are slow readers: a 1 MB
+ *       SO_RCVBUF, and at most 64 KiB read every 50 ms
  *   -z  extra clients that never read (tiny SO_RCVBUF): the slow readers
  *   -c  connects in flight at once (default 100)
  *   -b  broadcast: once all are connected, client 0 sends 5 lines, 100 ms apart
@@ -59,10 +62,11 @@ struct client {
     char pend[1100];
     size_t pend_len, pend_off;
     int want_out;
+    int slow;                           /* -y: reads 64 KiB every 50 ms */
 };
 
 static struct client *cl;
-static long nclients, nsenders = 1, nlines = 1000, rate, window = 1000, nonreaders, burst = 100;
+static long nclients, nsenders = 1, nlines = 1000, rate, window = 1000, nonreaders, burst = 100, nslow;
 static int broadcast_mode;
 static long padding = 64;            /* bytes per line, with the newline */
 static double deadline_s = 120;
@@ -114,6 +118,10 @@ static void start_connect(int i)
     if (!c->reader) {                   /* a tiny window: the server's queue must fill */
         int small = 4096;
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
+    if (c->slow) {                      /* room for 64 KiB a turn, and a steady pace */
+        int big = 1000000;
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -188,8 +196,8 @@ static void read_client(int i)
 {
     struct client *c = &cl[i];
     char buf[65536];
-    for (int rounds = 0; rounds < 4; rounds++) {
-        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+    for (int rounds = 0; rounds < (c->slow ? 1 : 4); rounds++) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
             dropped++;
             c->state = CLOSED;
@@ -281,7 +289,7 @@ static void on_connected(int i)
         return;
     }
     c->state = CONNECTED;
-    if (c->reader)
+    if (c->reader && !c->slow)
         watch(c, i, EPOLLIN, EPOLL_CTL_MOD);
     else
         epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -291,6 +299,18 @@ static void on_connected(int i)
 static void turn(int ms)
 {
     static struct epoll_event evs[1024];
+    static uint64_t next_slow;
+    if (nslow > 0) {                    /* the slow readers' 50 ms beat */
+        uint64_t t = now_ns();
+        if (t >= next_slow) {
+            for (long i = nclients - nslow; i < nclients; i++)
+                if (cl[i].state == CONNECTED)
+                    read_client((int)i);
+            next_slow = t + 50000000u;
+        }
+        if (ms > 50)
+            ms = 50;
+    }
     int n = epoll_wait(ep, evs, 1024, ms);
     if (n == -1 && errno != EINTR)
         die("epoll_wait");
@@ -394,7 +414,7 @@ int main(int argc, char **argv)
 {
     int opt;
     nclients = 10;
-    while ((opt = getopt(argc, argv, "n:s:m:r:w:z:c:p:bT:X:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:m:r:w:y:z:c:p:bT:X:")) != -1) {
         switch (opt) {
         case 'n': nclients = parse(optarg, 'n'); break;
         case 's': nsenders = parse(optarg, 's'); break;
@@ -402,18 +422,19 @@ int main(int argc, char **argv)
         case 'r': rate = parse(optarg, 'r'); break;
         case 'w': window = parse(optarg, 'w'); break;
         case 'z': nonreaders = parse(optarg, 'z'); break;
+        case 'y': nslow = parse(optarg, 'y'); break;
         case 'c': burst = parse(optarg, 'c'); break;
         case 'b': broadcast_mode = 1; nsenders = 1; nlines = 5; rate = 10; break;
         case 'p': padding = parse(optarg, 'p'); break;
         case 'T': deadline_s = (double)parse(optarg, 'T'); break;
         case 'X': return send_rate((double)parse(optarg, 'X'));
         default:
-            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
+            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
             return 1;
         }
     }
     if (argc - optind != 2 || nsenders < 1 || nsenders > nclients || burst < 1 || padding > 1000) {
-        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
+        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
         return 1;
     }
     server.sin_family = AF_INET;
@@ -438,6 +459,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < total; i++) {
         cl[i].fd = -1;
         cl[i].reader = i < nclients;
+        cl[i].slow = i < nclients && i >= nclients - nslow && i >= nsenders;
         cl[i].sid = i < nsenders ? (int)i : -1;
     }
     uint64_t t0 = now_ns(), give_up = t0 + (uint64_t)(deadline_s * 1e9);
@@ -506,7 +528,7 @@ int main(int argc, char **argv)
             } else {
                 /* Unpaced, but never more than `window` lines ahead of the readers. */
                 for (int k = 0; k < 16 && c->next_seq < nlines && c->pend_off >= c->pend_len; k++) {
-                    if ((sent_lines - window) * (receivers - 1) > delivered)
+                    if (window > 0 && (sent_lines - window) * (receivers - 1) > delivered)
                         break;
                     send_line((int)s);
                 }
