@@ -103,6 +103,42 @@ other() {
     expect_status 0
 }
 
+# cpu_ticks PID: the CPU time PID has used so far (user + system), in clock
+# ticks (proc(5): fields 14 and 15 of /proc/PID/stat, after the ")" that ends
+# the command name).
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat") || return 1
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+@test "waiting for the keyboard and the server, the client sleeps in poll: no CPU used while idle" {
+    [ -r /proc/self/stat ] || skip "needs /proc (Linux)"
+    chat_server -m 5 127.0.0.1 0
+    start_client
+    wait_for_output '^\* welcome ' 5 "$OUT"
+    local hz before after
+    hz=$(getconf CLK_TCK)
+    before=$(cpu_ticks "$CLIENT_PID")
+    sleep 1
+    after=$(cpu_ticks "$CLIENT_PID")
+    # An idle poll uses nothing; a loop that never sleeps (a poll timeout of
+    # 0, a non-blocking read tried over and over) uses the whole second.
+    [ $((after - before)) -le $((hz / 5)) ] ||
+        fail "While nothing happened for 1 s, the client used $((after - before)) of $hz CPU ticks (a busy loop)." \
+             "  poll(2) with timeout -1 (or the time left) sleeps until an fd is ready; a timeout of 0 returns at once."
+}
+
+@test "after /quit, a server that never closes: the client leaves anyway once its wait is over" {
+    # A listener that never accepts (lesson 03's tool): the client connects,
+    # sends /quit into the queue and gets no answer, ever.
+    start_listener timeouts-listener "$(tool timeouts-listener)" -b 8
+    printf '/quit\n' >"$BATS_TEST_TMPDIR/in.txt"
+    run_prog --stdin "$BATS_TEST_TMPDIR/in.txt" chat-client 127.0.0.1 "$PORT"
+    expect_status 0
+}
+
 @test "when the server goes away, the client says so on stderr and exits 1" {
     chat_server -m 5 127.0.0.1 0
     start_client
