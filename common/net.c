@@ -11,10 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* MSG_NOSIGNAL is Linux (and POSIX 2008); macOS has the SO_NOSIGPIPE option instead. */
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
-#endif
 
 char *format_address(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -112,9 +108,22 @@ int announce_listening(int fd)
     return 0;
 }
 
+int no_sigpipe(int fd)
+{
+#ifdef SO_NOSIGPIPE
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#else
+    (void)fd;       /* Linux: MSG_NOSIGNAL on each send does it */
+    return 0;
+#endif
+}
+
 int send_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
+    if (no_sigpipe(fd) == -1)
+        return -1;
     while (len > 0) {
         // A stop signal (stop.h) cuts a blocked send short or makes it fail
         // with EINTR; sending on could block forever on a client that never

@@ -42,6 +42,18 @@ int tcp_listen(const char *host, const char *port, int backlog, const char **fai
  * line a person reads and the tests wait for. -1 with errno on failure. */
 int announce_listening(int fd);
 
+/*
+ * MSG_NOSIGNAL (Linux, POSIX 2008) makes one send fail with EPIPE instead of
+ * raising SIGPIPE (lesson 09). Systems without it (older macOS, some BSDs)
+ * get 0 here, and no_sigpipe(fd) sets their per-socket SO_NOSIGPIPE instead:
+ * call it on each connected socket you send on (send_all does). On Linux it
+ * does nothing. 0, or -1 with errno.
+ */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+int no_sigpipe(int fd);
+
 /* Send all len bytes, retrying after EINTR and short sends (lesson 09).
  * Never raises SIGPIPE (MSG_NOSIGNAL): a gone peer is EPIPE. 0, or -1 with errno.
  * Once SIGINT/SIGTERM asked a program to stop (stop.h), it gives up with EINTR

@@ -98,13 +98,19 @@ static int open_and_report(const char *call, int domain, int type, int protocol)
 
     // Ask the kernel what fd is, rather than trusting our own arguments:
     // socket(7) lists SO_DOMAIN, SO_TYPE and SO_PROTOCOL as read-only options.
+    // SO_DOMAIN and SO_PROTOCOL are Linux (and FreeBSD); macOS has neither,
+    // and there the line shows "?" for them: only SO_TYPE is read back.
     int got_domain = -1, got_type = -1, got_protocol = -1;
+#ifdef SO_DOMAIN
     if (socket_option(fd, SO_DOMAIN, &got_domain) == -1)
         die("getsockopt SO_DOMAIN");
+#endif
     if (socket_option(fd, SO_TYPE, &got_type) == -1)
         die("getsockopt SO_TYPE");
+#ifdef SO_PROTOCOL
     if (socket_option(fd, SO_PROTOCOL, &got_protocol) == -1)
         die("getsockopt SO_PROTOCOL");
+#endif
     printf("%s = %d: SO_DOMAIN=%s SO_TYPE=%s SO_PROTOCOL=%s\n", call, fd,
            domain_name(got_domain), type_name(got_type), protocol_name(got_protocol));
     return fd;

@@ -78,7 +78,7 @@ static int describe_connection(long n, int fd)
     char hello[2 * ADDRESS_TEXT_MAX + 64];
     int len = snprintf(hello, sizeof hello, "connection %ld: you are %s, I am %s\n",
                        n, peer_text, local_text);
-    if (send(fd, hello, (size_t)len, MSG_NOSIGNAL) == -1)
+    if (no_sigpipe(fd) == -1 || send(fd, hello, (size_t)len, MSG_NOSIGNAL) == -1)
         return -1;
     return 0;
 }

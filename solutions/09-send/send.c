@@ -42,11 +42,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-/* MSG_NOSIGNAL is Linux (and POSIX 2008); macOS has SO_NOSIGPIPE instead. */
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
-#endif
-
 #define USAGE "usage: send [-b BYTES] [-s SNDBUF] [-a MS] [ADDRESS [PORT]]"
 #define GREETING "Hello, client!\n"
 
@@ -129,6 +124,10 @@ static void serve(long n, int conn, const char *payload, size_t size, long sndbu
         snprintf(peer, sizeof peer, "(unknown)");
     printf("client %ld: %s connected\n", n, peer);
 
+    // MSG_NOSIGNAL is missing on older macOS: net.h then makes it 0, and
+    // no_sigpipe sets SO_NOSIGPIPE on the socket instead (Linux: no-op).
+    if (no_sigpipe(conn) == -1)
+        warn_errno("setsockopt SO_NOSIGPIPE");
     if (sndbuf > 0) {
         int size_opt = (int)sndbuf;
         if (setsockopt(conn, SOL_SOCKET, SO_SNDBUF, &size_opt, sizeof size_opt) == -1)
