@@ -170,8 +170,8 @@ teeth: lessons tools
 print-lesson-build:
 	@echo $(LESSON_BUILD)
 
-run: lessons
-	@tools/run-lesson $(LESSON_BUILD) "$(L)"
+run: lessons solutions
+	@tools/run-lesson $(LESSON_BUILD) "$(L)" $(BUILD)/solutions
 
 demo: solutions
 	@tools/run-lesson $(BUILD)/solutions "$(L)"

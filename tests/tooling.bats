@@ -12,6 +12,9 @@ load helpers/common
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 
 setup_file() {
+    # These tests build and grade whole copies of the workbook: give each more
+    # than the suite's 60 s safety net, for a loaded 2-core machine.
+    export BATS_TEST_TIMEOUT=240
     # Build the common library and the test tools once; each test copies them.
     make -C "$TOP" -s -k BUILD="$BATS_FILE_TMPDIR/build" L= tools >/dev/null 2>&1 || true
 }
@@ -284,11 +287,11 @@ a_tree() {
 watch_twice() {
     local wb log="$BATS_TEST_TMPDIR/watch.out"
     wb=$(a_copy w wrong)
-    env "$@" timeout 60 "$TOP/tools/watch" 01 --max-runs 2 --workbook "$wb" --build "$BUILD" >"$log" 2>&1 3>&- &
+    env "$@" timeout 220 "$TOP/tools/watch" 01 --max-runs 2 --workbook "$wb" --build "$BUILD" >"$log" 2>&1 3>&- &
     STARTED_PIDS+=("$!")
-    wait_for_output 'waiting for you to save' 30 "$log"
+    wait_for_output 'waiting for you to save' 100 "$log"
     cp "$TOP/solutions/01-socket/socket.c" "$wb/lessons/01-socket/socket.c"
-    wait_for_output 'done after 2 run' 30 "$log"
+    wait_for_output 'done after 2 run' 100 "$log"
     run -0 cat "$log"
     expect_line 'run 1 ==='
     expect_line 'run 2 ==='
@@ -367,4 +370,114 @@ a_path_without() {
     expect_line '^  - after close\(3\), the next socket gets fd 3 again$'
     [ "$(grep -c '^  - ' <<<"$output")" -eq "$(grep -c '^@test' "$TOP/tests/01-socket.bats")" ] ||
         fail "list-tests should list every @test of tests/01-socket.bats"
+}
+
+# --- grading integrity: no stale binaries, broken builds, skips ----------------
+
+# broken_copy_of_01 DIR: DIR's lesson 01 solved, built once (so a binary exists),
+# then broken so that it no longer compiles.
+break_lesson_01() {
+    echo 'int this_does_not_compile = ;' >>"$1/lessons/01-socket/socket.c"
+}
+
+# expect_compile_failure: the last grade scored lesson 01 0/12 and named the
+# compiler's first error as the failure.
+expect_compile_failure() {
+    [ "$status" -ne 0 ] || fail "grading a lesson that does not compile exited 0"
+    expect_line '01-socket +0/12 '
+    expect_line 'does not compile: .*socket\.c:[0-9]+:[0-9]+: error'
+    expect_no_line '1 of 1 lessons pass'
+}
+
+@test "make grade: a lesson that no longer compiles scores 0 with the compiler's first error, not the last good build's score" {
+    local copy="$BATS_TEST_TMPDIR/whole"
+    mkdir -p "$copy"
+    tar -C "$TOP" --exclude=./build --exclude=./.git --exclude=./.tools -cf - . | tar -C "$copy" -xf -
+    cp "$TOP/solutions/01-socket/socket.c" "$copy/lessons/01-socket/socket.c"
+    make -C "$copy" -s BUILD="$BUILD" L=01 lessons >/dev/null 2>&1
+    [ -x "$BUILD/lessons/01-socket/socket" ] || fail "the solved lesson 01 did not build"
+    break_lesson_01 "$copy"
+    run timeout 120 make -C "$copy" -s BUILD="$BUILD" L=01 grade
+    expect_compile_failure
+    [ ! -e "$BUILD/lessons/01-socket/socket" ] || fail "the binary of the last good build was left in place"
+}
+
+@test "make grade WORKBOOK=: a student's lesson that no longer compiles scores 0 with the compiler's first error" {
+    local copy
+    copy=$(a_copy broken solution)
+    make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$copy" L=01 lessons >/dev/null 2>&1
+    break_lesson_01 "$copy"
+    run timeout 120 make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$copy" L=01 grade
+    expect_compile_failure
+}
+
+@test "make report: a copy whose lesson no longer compiles scores 0 there, with the compiler's first error" {
+    local copy out="$BATS_TEST_TMPDIR/report"
+    copy=$(a_copy broken solution)
+    make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$copy" L=01 lessons >/dev/null 2>&1
+    break_lesson_01 "$copy"
+    run timeout 120 "$TOP/tools/grade-report" --build "$BUILD" --out "$out" --lesson 01 "$copy"
+    [ "$status" -eq 1 ] || fail "the report exited $status, expected 1 (a lesson fails)"
+    expect_line '^broken +0/12 '
+    expect_line 'broken +01-socket: .*'
+    expect_line 'does not compile: .*socket\.c:[0-9]+:[0-9]+: error'
+    expect_line '^broken,0,0,0,12,0,1,' "$(cat "$out/grades.csv")"
+}
+
+@test "two copies with the same folder name are built apart: one student's program never grades the other" {
+    local a b
+    mkdir -p "$BATS_TEST_TMPDIR/class1" "$BATS_TEST_TMPDIR/class2"
+    a=$(a_copy class1/alice solution)
+    b=$(a_copy class2/alice skeleton)
+    run -0 make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$a" print-lesson-build
+    local dir_a=$output
+    run -0 make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$b" print-lesson-build
+    [ "$dir_a" != "$output" ] || fail "both copies build into $output"
+}
+
+@test "a program older than its source is never graded: the test says it was not rebuilt" {
+    local copy
+    copy=$(a_copy stale solution)
+    make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$copy" L=01 lessons >/dev/null 2>&1
+    local bin
+    bin=$(make -C "$TOP" -s BUILD="$BUILD" WORKBOOK="$copy" print-lesson-build)
+    touch -d '+1 minute' "$copy/lessons/01-socket/socket.c"
+    run timeout 120 "$TOP/tests/run" --grade --bin "$bin" --src "$copy/lessons" --tools "$BUILD/tools" 01
+    [ "$status" -ne 0 ] || fail "a stale binary was graded and passed"
+    expect_line '01-socket +0/12 '
+    expect_line 'older than its source .*socket\.c: it was not rebuilt'
+}
+
+@test "a skipped test is not a passed one: the table says how many were skipped and why" {
+    # shellcheck source=tools/lib/workbook.bash
+    source "$TOP/tools/lib/workbook.bash"
+    local tap="$BATS_TEST_TMPDIR/tap"
+    printf '%s\n' '1..3' 'ok 1 first' 'ok 2 second # skip no ::1 here' 'ok 3 third' >"$tap"
+    run -0 tap_counts "$tap"
+    expect_equal "passed, skipped, total" "2 1 3" "$output"
+    run -0 grade_cell 2 1 3
+    expect_equal "the table's cell" "2/3, 1 skipped" "$output"
+    run -0 skip_summary "$tap"
+    expect_equal "the skip note" "1 skipped: no ::1 here (second)" "$output"
+}
+
+@test "the first-failure column keeps a message's decisive first line" {
+    # shellcheck source=tools/lib/workbook.bash
+    source "$TOP/tools/lib/workbook.bash"
+    local tap="$BATS_TEST_TMPDIR/tap" message
+    status=3 output="" stderr="peer: idle timeout after 60 bytes" LAST_RUN_WHAT="the test tool peer"
+    message=$(expect_status 0 2>&1 || true)
+    {
+        printf '%s\n' '1..1' 'not ok 1 the server answers' \
+            "# (from function \`fail' in file tests/helpers/common.bash, line 66," \
+            "#   \`expect_status 0' failed"
+        sed 's/^/# /' <<<"$message"
+    } >"$tap"
+    run -0 first_failure "$tap"
+    expect_line $'^the server answers\tExpected the test tool peer to exit with status 0, but it exited with 3; it said: peer: idle timeout after 60 bytes$'
+}
+
+@test "numbers that differ are named whole: expected 6001, got 4701" {
+    run -1 expect_equal "The count of lines" 6001 4701
+    expect_line 'The count of lines: expected 6001, got 4701\.'
 }
