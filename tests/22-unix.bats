@@ -46,6 +46,7 @@ load helpers/unix
     nobody=$(as_nobody) || skip "needs root (to run the client as nobody with setpriv)"
     $nobody test -x "$(prog unix-client)" || skip "user nobody cannot run $(prog unix-client) (a folder on the way is closed to others)"
     name=$(abstract_name peercred)
+    cd "$BATS_TEST_TMPDIR"      # where a wrong abstract name would leave a file
     start_unix_server unix-echo-server "$name"
     run_command 10 /dev/null "unix-client (as nobody)" $nobody "$(prog unix-client)" "$name" "hi"
     expect_status 0
@@ -158,6 +159,7 @@ load helpers/unix
     file=$BATS_TEST_TMPDIR/secret.txt
     printf 'for the owner only\n' >"$file"
     name=$(abstract_name fd)
+    cd "$BATS_TEST_TMPDIR"      # where a wrong abstract name would leave a file
     if nobody=$(as_nobody); then
         # Root may open anything: the receiver runs as nobody instead, and
         # the file is root's, mode 0600.
