@@ -61,6 +61,17 @@ load helpers/common
     expect_line ': first \(5 bytes\)$' "$(server_output)"
 }
 
+@test "a bind that fails (a privileged port, as user nobody) ends the receiver with the bind error" {
+    # A receiver whose bind failed unnoticed would wait for ever on a port
+    # nobody sends to; it must say why and stop.
+    start=1024
+    [ -r /proc/sys/net/ipv4/ip_unprivileged_port_start ] && start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+    [ "$start" -gt 1 ] || skip "net.ipv4.ip_unprivileged_port_start is $start: every port is unprivileged here"
+    run_prog --as-nobody --timeout 5 broadcast-recv $((start - 1))
+    expect_status 1
+    expect_stderr_line '^bind: EACCES \(Permission denied\)$'
+}
+
 @test "the receiver stops cleanly on SIGTERM" {
     start_server broadcast-recv 0
     stop_server TERM

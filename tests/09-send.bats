@@ -53,6 +53,55 @@ expect_all_bytes() {
     wait_for_output '^client 1: sent 4194304 bytes in [0-9]+ send\(\) calls'
 }
 
+# report_counts: "BYTES CALLS SHORT INTERRUPTED" from the server's line
+# "client 1: sent BYTES bytes in CALLS send() calls: SHORT short, INTERRUPTED interrupted (EINTR)".
+report_counts() {
+    sed -nE 's/^client 1: sent ([0-9]+) bytes in ([0-9]+) send\(\) calls: ([0-9]+) short, ([0-9]+) interrupted.*/\1 \2 \3 \4/p' "$SERVER_OUT" | head -n 1
+}
+
+@test "the report's counts add up: every short send is followed by another call, and no call is left out" {
+    # SIGALRM every 5 ms while the client waits 300 ms to read: short sends.
+    start_server send -a 5 -s 4096 127.0.0.1 0
+    receive -W 300
+    expect_all_bytes 4194304
+    wait_for_output '^client 1: sent 4194304 bytes in ' || return 1
+    local bytes calls short interrupted
+    read -r bytes calls short interrupted <<<"$(report_counts)"
+    [ -n "$interrupted" ] || fail "No report line with all four counts." "$(show_text "server output:" "$(server_output)")"
+    # Each short or interrupted call needs one more call after it; the last
+    # call is a whole one.
+    [ "$calls" -ge $((short + interrupted + 1)) ] ||
+        fail "The report says $calls send() calls, $short short and $interrupted interrupted:" \
+             "  a short (or interrupted) send is always followed by another call, so there must be at least $((short + interrupted + 1))." \
+             "  Count every call to send(2), whatever it returned."
+}
+
+@test "a send that fails with EINTR is counted as interrupted and made again (strace -e inject)" {
+    command -v strace >/dev/null || skip "strace is not installed"
+    local path log="$BATS_TEST_TMPDIR/eintr.strace"
+    path=$(prog send) || return 1
+    # The 2nd and 3rd sendto (send(2) to the kernel) fail with EINTR, as if a
+    # signal had come before any byte went; the 1st is the greeting.
+    SERVER_OUT="$BATS_TEST_TMPDIR/send.out" SERVER_ERR="$BATS_TEST_TMPDIR/send.err" SERVER_NAME=send
+    spawn "$SERVER_OUT" "$SERVER_ERR" strace -f -o "$log" -e trace=sendto \
+        -e inject=sendto:error=EINTR:when=2..3 -- "$path" -b 100000 127.0.0.1 0
+    SERVER_PID=$SPAWNED_PID
+    wait_for_output 'listening on .*:[0-9]+' 10 || return 1
+    PORT=$(listening_port "$SERVER_OUT")
+    receive
+    expect_all_bytes 100000
+    wait_for_output '^client 1: (sent|gave up)' || return 1
+    # Did strace inject what was asked? Otherwise this test proves nothing.
+    local injected
+    injected=$(grep -c 'EINTR .*(INJECTED)' "$log" || true)
+    [ "$injected" -eq 2 ] || fail "strace injected $injected EINTR errors into sendto, not 2: this test cannot judge the program." \
+        "$(show_text "strace's log:" "$(head -n 20 "$log")")"
+    local bytes calls short interrupted
+    read -r bytes calls short interrupted <<<"$(report_counts)"
+    expect_line '^client 1: sent 100000 bytes' "$(server_output)" || return 1
+    expect_equal "the interrupted (EINTR) count in the report" 2 "$interrupted"
+}
+
 @test "-b sets the payload size: -b 1000 sends exactly 1000 payload bytes" {
     start_server send -b 1000 127.0.0.1 0
     receive
