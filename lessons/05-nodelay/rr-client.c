@@ -53,7 +53,8 @@ static int set_nodelay(int fd, int on)
 {
     // TODO: set the TCP-level option TCP_NODELAY to on (setsockopt(2), tcp(7)).
     (void)fd, (void)on;
-    return 0;
+    errno = ENOSYS;
+    return -1;
 }
 
 /* Read TCP_NODELAY back into *on. 0 on success, -1 with errno set. */

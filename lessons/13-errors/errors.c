@@ -44,6 +44,8 @@ static const char *classify(int err)
     // TODO: return a sentence saying what err means for a program: which errors end the
     // TODO: program, which end one connection (or attempt), which say "try the call again",
     // TODO: and which are bugs in the code. errno(3) and each call's ERRORS section help.
+    // TODO: The tests match the start of each sentence exactly as the chapter's table
+    // TODO: (docs/13-errors.md) words it, e.g. "ends this connection attempt": use those words.
     (void)err;
     return "?";
 }

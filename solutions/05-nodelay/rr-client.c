@@ -53,7 +53,8 @@ static int set_nodelay(int fd, int on)
 {
     //@todo set the TCP-level option TCP_NODELAY to on (setsockopt(2), tcp(7)).
     //@ (void)fd, (void)on;
-    //@ return 0;
+    //@ errno = ENOSYS;
+    //@ return -1;
     //@begin
     // TCP_NODELAY lives at level IPPROTO_TCP, not SOL_SOCKET: it is TCP's
     // own option (tcp(7)), like TCP_CORK and TCP_QUICKACK.

@@ -162,7 +162,12 @@ int main(int argc, char **argv)
             die("setsockopt SO_REUSEADDR");
         //@end
     }
-    printf("SO_REUSEADDR is %s\n", reuse ? "on" : "off");
+    // Say what the kernel has, not what we asked for (lesson 02's rule).
+    int reuse_now = 0;
+    socklen_t reuse_len = sizeof reuse_now;
+    if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse_now, &reuse_len) == -1)
+        die("getsockopt SO_REUSEADDR");
+    printf("SO_REUSEADDR is %s\n", reuse_now ? "on" : "off");
 
     //@todo bind fd to addr (addr_len bytes) with bind(2); on failure, die("bind").
     //@ errno = ENOSYS;

@@ -44,14 +44,26 @@ static const char *classify(int err)
     //@todo return a sentence saying what err means for a program: which errors end the
     //@todo program, which end one connection (or attempt), which say "try the call again",
     //@todo and which are bugs in the code. errno(3) and each call's ERRORS section help.
+    //@todo The tests match the start of each sentence exactly as the chapter's table
+    //@todo (docs/13-errors.md) words it, e.g. "ends this connection attempt": use those words.
     //@ (void)err;
     //@ return "?";
     //@begin
     switch (err) {
     case EINTR:
+        // A signal came while the call waited. Make it again, unless the
+        // signal meant "stop" (lesson 09). Two calls differ: close(2) is
+        // never retried (the fd is already gone on Linux, and may be reused
+        // by then), and a connect(2) made again gives EALREADY (POSIX; on a
+        // blocking socket Linux waits instead): wait with poll as lesson 03.
+        return "retry: a signal interrupted the call; make it again (not close), unless the signal means stop";
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
     case EAGAIN:
-        // A signal arrived, or a non-blocking call had nothing to do yet.
-        return "retry: nothing is wrong, make the same call again";
+        // Not "try at once": that spins the CPU. A non-blocking call had
+        // nothing to do yet, or SO_RCVTIMEO/SO_SNDTIMEO ran out (lesson 03).
+        return "not now: wait until the fd is ready (poll), then call again; or its timeout (SO_RCVTIMEO) expired";
     case ECONNREFUSED:
     case ETIMEDOUT:
     case EHOSTUNREACH:
