@@ -31,6 +31,15 @@ pieces() {
     expect_no_line '^client 1: chunk 2:' "$(server_output)"
 }
 
+@test "recv returns what is there without waiting for a full buffer: 5 bytes show while the client waits" {
+    # The client sends 5 bytes and keeps the connection open, silent, for
+    # 3 s; the server (1024-byte reads) must show them at once, as one
+    # chunk, not wait for 1024 bytes or the end of the stream (MSG_WAITALL).
+    start_server recv 127.0.0.1 0
+    spawn "$BATS_TEST_TMPDIR/p.out" "$BATS_TEST_TMPDIR/p.err" "$(tool peer)" -d 'hello' -q 3000 -T 3000 127.0.0.1 "$PORT"
+    wait_for_output '^client 1: chunk 1: 5 bytes "hello"$' 2
+}
+
 @test "one send of 100000 bytes comes out as many chunks when the receive buffer is small" {
     start_server recv -r 4096 -s 1000000 -d 200 127.0.0.1 0
     pieces -z 100000 --
