@@ -111,6 +111,34 @@ timed_recv() {
     still_waiting_after 1.5 connect 127.0.0.1 "$PORT" 0
 }
 
+# expect_blocking_again STATUS ARGS...: run `timeouts ARGS` under strace; it
+# exits with STATUS, and the last fcntl(3, F_SETFL, ...) on its socket (fd 3)
+# clears the O_NONBLOCK that the first one set.
+expect_blocking_again() {
+    local want=$1
+    shift
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-e trace=fcntl" timeouts "$@"
+    expect_status "$want" || return 1
+    local trace setfl
+    trace=$(cat "$BATS_TEST_TMPDIR/trace")
+    setfl=$(grep -E '^fcntl\(3, F_SETFL, ' <<<"$trace" || true)
+    [ -n "$setfl" ] || fail "strace saw no fcntl(3, F_SETFL, ...): the connect was not made non-blocking with fcntl(2)." \
+        "$(show_text "strace:" "$trace")" || return 1
+    expect_line 'O_NONBLOCK' "$(head -n 1 <<<"$setfl")" || return 1
+    expect_no_line 'O_NONBLOCK' "$(tail -n 1 <<<"$setfl")" ||
+        fail "timeouts $* left its socket non-blocking: connect_with_deadline must restore the flags it found, on every path (fd is left in blocking mode, says its comment)." \
+             "$(show_text "strace:" "$trace")"
+}
+
+@test "after a timed connect, made or timed out, the socket is blocking again (strace: the last F_SETFL clears O_NONBLOCK)" {
+    listener -b 8
+    expect_blocking_again 0 connect 127.0.0.1 "$PORT" 2000 || return 1
+    stop_started
+    listener -b 0 -f 1
+    wait_for_output '^filled 1 of 1$' 1
+    expect_blocking_again 1 connect 127.0.0.1 "$PORT" 300
+}
+
 @test "a refused connect is reported from SO_ERROR as ECONNREFUSED, not as connected" {
     listener -c
     run_prog timeouts connect 127.0.0.1 "$PORT" 2000
