@@ -82,8 +82,7 @@ with_fake_hosts() {
 @test "every address refused: the client exits non-zero after trying them all, and closes each socket" {
     reply_server 127.0.0.1
     with_fake_hosts none.workbook.test 127.0.0.2,127.0.0.3
-    path=$(prog client)
-    run timeout 10 strace -f -e trace=socket,connect,close -o "$BATS_TEST_TMPDIR/trace" "$path" none.workbook.test "$PORT" nobody-home
+    run_prog --strace "$BATS_TEST_TMPDIR/trace" "-f -e trace=socket,connect,close" client none.workbook.test "$PORT" nobody-home
     [ "$status" -ne 0 ] || fail "the client exited 0 although no address accepted" "$(show_text "output:" "$output")"
     local sockets closed fd
     mapfile -t sockets < <(sed -nE 's/^([0-9]+ +)?socket\(AF_INET, SOCK_STREAM.*= ([0-9]+)$/\2/p' "$BATS_TEST_TMPDIR/trace")
