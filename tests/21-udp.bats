@@ -158,6 +158,17 @@ closed_udp_port() {
     expect_no_line 'EINTR' "$(server_errors)"
 }
 
+@test "one socket serves every client: the server's open fds do not grow over 60 datagrams" {
+    start_server udp-echo-server 127.0.0.1 0
+    local before
+    before=$(open_fds "$SERVER_PID")
+    run_tool udp-peer 127.0.0.1 "$PORT" $(seq 30)
+    expect_status 0
+    run_tool udp-peer 127.0.0.1 "$PORT" $(seq 30)
+    expect_status 0
+    expect_equal "the server's open fds after 60 datagrams" "$before" "$(open_fds "$SERVER_PID")"
+}
+
 @test "it stops on SIGTERM with status 0" {
     start_server udp-echo-server 127.0.0.1 0
     stop_server TERM
