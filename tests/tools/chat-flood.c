@@ -45,6 +45,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +66,12 @@ struct client {
     size_t len;
     long *next_seq;             /* [sid]: the next line expected from that sender */
     long got, expected;
-    /* sender thread */
+    /* sender thread: main reads these two while it may still be sending */
     pthread_t thread;
     char *out;
     size_t out_len;
-    long writes;
-    int send_errno;
+    atomic_long writes;
+    atomic_int send_errno;
 };
 
 static struct client *cl;
@@ -124,11 +125,11 @@ static void *sender_main(void *arg)
     size_t off = 0;
     while (off < c->out_len) {
         ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
-        c->writes++;
+        atomic_fetch_add(&c->writes, 1);
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            c->send_errno = errno;
+            atomic_store(&c->send_errno, errno);
             break;
         }
         off += (size_t)n;
@@ -479,9 +480,10 @@ int main(int argc, char **argv)
     long writes = 0;
     for (long i = 0; i < nclients; i++)
         if (cl[i].role == SENDER) {
-            writes += cl[i].writes;
-            if (cl[i].send_errno)
-                printf("sender %d: send: %s\n", cl[i].sid, errno_name(cl[i].send_errno));
+            writes += atomic_load(&cl[i].writes);
+            int err = atomic_load(&cl[i].send_errno);
+            if (err)
+                printf("sender %d: send: %s\n", cl[i].sid, errno_name(err));
         }
     long nonreaders_closed = nnon > 0 ? drain_nonreaders() : 0;
     printf("sent %ld lines of %ld bytes in %ld send() calls\n", nsenders * nlines, line_bytes, writes);
@@ -496,7 +498,14 @@ int main(int argc, char **argv)
         printf("incomplete: %s\n", now_ms() - start >= total_ms ? "the total time limit passed"
                                     : now_ms() - idle_since >= idle_ms ? "no line was delivered for too long"
                                     : "no reading client still connected was owed a line");
-    fflush(stdout);
-    /* Sender threads may still be blocked in send: _exit ends them all. */
-    _exit(gave_up || got < expected ? 3 : 0);
+    /* A sender may still be blocked in send (a server that stalled):
+     * shutdown(2) makes that send fail, so every thread can be joined. */
+    for (long i = 0; i < nclients; i++)
+        if (cl[i].role == SENDER) {
+            shutdown(cl[i].fd, SHUT_RDWR);
+            rc = pthread_join(cl[i].thread, NULL);
+            if (rc != 0)
+                die_with("chat-flood: pthread_join", rc);
+        }
+    return gave_up || got < expected ? 3 : 0;
 }
