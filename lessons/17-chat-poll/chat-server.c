@@ -469,7 +469,7 @@ static void add_client(struct server *srv, int fd)
         return;
     }
     c->fd = fd;
-    /* We batch lines ourselves, one send per turn; Nagle would hold the next
+    /* We batch a turn's lines ourselves into one send; Nagle would hold the next
      * batch back until the peer ACKs, and delayed ACKs make that 40 ms (tcp(7),
      * lesson 05). */
     int one = 1;
@@ -734,7 +734,7 @@ int main(int argc, char **argv)
         }
         if (srv.fds[1].revents & POLLIN)
             handle_new_connection(&srv);
-        flush_dirty(&srv);              /* one send per client for this turn's lines */
+        flush_dirty(&srv);              /* each client's lines of this turn, batched */
         reap_departed(&srv);
     }
     shutdown_room(&srv);
