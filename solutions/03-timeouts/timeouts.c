@@ -99,14 +99,12 @@ static int connect_with_deadline(int fd, const struct sockaddr *sa, socklen_t le
                 ready = poll(&p, 1, ms == 0 ? -1 : (int)ms);
             } while (ready == -1 && errno == EINTR);
             socklen_t err_len = sizeof err;
-            if (ready == -1)
-                err = errno;
-            else if (ready == 0)
+            if (ready == 0)
                 // Our deadline, not the kernel's: it would go on resending
-                // the SYN for about two minutes (tcp_syn_retries, tcp(7)).
+                // the SYN for over two minutes (tcp_syn_retries, tcp(7)).
                 err = ETIMEDOUT;
             // Writable only says "finished". SO_ERROR says how: 0 or an errno.
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
+            else if (ready == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
                 err = errno;
         }
     }
