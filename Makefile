@@ -160,6 +160,11 @@ grade: tools
 	@$(MAKE) --no-print-directory -k lessons || true
 	@tests/run --grade --bin $(LESSON_BUILD) --src $(LESSON_SRC) --tools $(BUILD)/tools $(LESSON)
 
+# Where the suite spends its time: each file's time and the slowest tests.
+.PHONY: test-time
+test-time:
+	@tools/test-time --build $(BUILD) $(if $(JOBS),--jobs $(JOBS)) $(LESSON)
+
 # Every untouched skeleton must fail its lesson's tests (a test that cannot fail
 # is a defect). Run on a clean checkout: lessons/ are the pristine skeletons.
 teeth: lessons tools

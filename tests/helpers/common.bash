@@ -128,7 +128,9 @@ prog() {
         return 1
     fi
     if [ -n "${WORKBOOK_SRC:-}" ] && [ -d "$WORKBOOK_SRC/$LESSON_DIR" ]; then
-        newer=$(find "$WORKBOOK_SRC/$LESSON_DIR" "$BATS_TEST_DIRNAME/../common" -type f \
+        # What the Makefile builds it from: NAME.c, the lesson's headers, common/.
+        newer=$(find "$WORKBOOK_SRC/$LESSON_DIR" "$BATS_TEST_DIRNAME/../common" \
+                     -maxdepth 1 -type f \( -name "$1.c" -o -name '*.h' -o -path '*/common/*.c' \) \
                      -newer "$path" 2>/dev/null | head -n 1)
         if [ -n "$newer" ]; then
             fail "The program $LESSON_DIR/$1 is older than its source $newer: it was not rebuilt." \
