@@ -102,3 +102,14 @@ median_ms() {
     expect_status 1
     expect_stderr_line '^usage: rr-server '
 }
+
+@test "the server stops on SIGTERM while a client is connected and silent" {
+    # The server waits for the client's next request; SIGTERM must end that
+    # wait too, not only the wait for the next client.
+    start_server rr-server 127.0.0.1 0
+    client_open A
+    wait_for_output '^client 127\.0\.0\.1:[0-9]+ connected$'
+    stop_server TERM
+    expect_equal "exit status after SIGTERM" 0 "$SERVER_STATUS"
+    expect_line '^stopped by SIGTERM$' "$(server_output)"
+}
