@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     if (payload == NULL)
         die("malloc");
     for (long i = 0; i * 16 < size; i++)
-        snprintf(payload + i * 16, 17, "payload %07ld\n", i % 10000000);
+        snprintf(payload + i * 16, 17, "payload %07lu\n", (unsigned long)(i % 10000000));
 
     /* No SA_RESTART anywhere: signals interrupt a blocked send(), on purpose.
      * SIGINT/SIGTERM come from common/stop.h: they also end the accept wait
