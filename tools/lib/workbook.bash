@@ -111,6 +111,21 @@ run_lesson_tests() {
     tap_counts "$tap"
 }
 
+# run_jobs N FUNCTION COUNT: run FUNCTION 0 ... FUNCTION COUNT-1 in the
+# background, N at a time, and wait for all of them.
+run_jobs() {
+    local n=$1 fn=$2 count=$3 i running=0
+    for ((i = 0; i < count; i++)); do
+        if [ "$running" -ge "$n" ]; then
+            wait -n 2>/dev/null
+            running=$(jobs -pr | wc -l)
+        fi
+        "$fn" "$i" &
+        running=$((running + 1))
+    done
+    wait
+}
+
 # tap_counts TAP: "PASSED SKIPPED TOTAL" of a bats TAP file.
 tap_counts() {
     local skipped total ok
