@@ -23,7 +23,7 @@ lesson_name() {
     fi
     n=${l%%-*}
     case "$n" in
-        ''|*[!0-9]*) echo "L=$l is not a lesson number: use L=01 ... L=17." >&2; return 2 ;;
+        ''|*[!0-9]*) echo "L=$l is not a lesson number: use one of $(lesson_names | cut -c1-2 | tr '\n' ' ')(L=01, for example)." >&2; return 2 ;;
     esac
     n=$(printf '%02d' "$((10#$n))")
     for d in "$top"/solutions/"$n"-*/; do
