@@ -1,0 +1,33 @@
+# tests/helpers/tooling.bash - what the tooling's test files share: a build of
+# the test tools made once per file, and students' copies in the test's
+# temporary directory. Load it after helpers/common.
+# shellcheck shell=bash
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+
+setup_file() {
+    # These tests build and grade whole copies of the workbook: give each more
+    # than the suite's 60 s safety net, for a loaded 2-core machine.
+    export BATS_TEST_TIMEOUT=240
+    # Build the common library and the test tools once; each test copies them.
+    make -C "$TOP" -s -k BUILD="$BATS_FILE_TMPDIR/build" L= tools >/dev/null 2>&1 || true
+}
+
+setup() {
+    BUILD="$BATS_TEST_TMPDIR/build"
+    cp -a "$BATS_FILE_TMPDIR/build" "$BUILD"
+    export HINT_STATE="$BATS_TEST_TMPDIR/hints"
+}
+
+# a_copy NAME [solution|skeleton|wrong]: a student's copy of the workbook in the
+# test's temp dir, with every lesson's skeleton and lesson 01 as given; prints its path.
+a_copy() {
+    local dir="$BATS_TEST_TMPDIR/$1" kind=${2:-skeleton}
+    mkdir -p "$dir"
+    "$TOP/tools/make-skeletons" --to "$dir/lessons" >/dev/null 2>&1 || true
+    case "$kind" in
+        solution) cp "$TOP"/solutions/01-socket/* "$dir/lessons/01-socket/" ;;
+        wrong) cp -r "$TOP/tests/fixtures/student-wrong/." "$dir/" ;;
+    esac
+    printf '%s\n' "$dir"
+}
