@@ -63,7 +63,7 @@ abs_path() {
 # L is always passed, even empty, so an outer "make progress L=05" does not leak in.
 build_lessons() {
     local wb=$1 build=$2 l=${3:-} log=${4:-/dev/stderr}
-    make -C "$top" --no-print-directory -s -k BUILD="$build" WORKBOOK="$wb" \
+    make -C "$top" --no-print-directory -s -k -j "$(nproc 2>/dev/null || echo 1)" BUILD="$build" WORKBOOK="$wb" \
         LESSON_BUILD="$(lesson_build_dir "$wb" "$build")" L="$l" lessons tools >>"$log" 2>&1 || true
 }
 
