@@ -242,6 +242,27 @@ expect_flood_delivered() {
     expect_no_line 'too slow' "$(server_output)"
 }
 
+@test "a client that sends /who again and again and never reads is cut off: its queue cannot grow without bound" {
+    start_chat -q 4096 -t 2 127.0.0.1 0
+    join a
+    local dir=$BATS_TEST_TMPDIR port
+    # 150,000 "/who" (750 kB), each answered with 48 bytes: 7 MB of answers
+    # for a client with a 4 KiB receive buffer that never reads, more than
+    # the kernel's send buffer can take (tcp_wmem's maximum, 4 MB). Answers
+    # to a command never wait for room, so only a hard limit (or the grace
+    # time, where reading stops) can stop that queue.
+    seq 150000 | sed "s,.*,/who," >"$dir/who.txt"
+    "$(tool peer)" -P -B 4096 -f "$dir/who.txt" -W 60000 -T 60000 127.0.0.1 "$PORT" \
+        >/dev/null 2>"$dir/who.err" 3>&- &
+    STARTED_PIDS+=($!)
+    wait_for_output '^peer: local port [0-9]+$' 5 "$dir/who.err"
+    port=$(sed -nE 's/^peer: local port ([0-9]+)$/\1/p' "$dir/who.err")
+    wait_for_output "${STAMP}leave 127\\.0\\.0\\.1:$port \\(too slow\\)" 20
+    client_expect a "^\\* 127\\.0\\.0\\.1:$port left\$" 10
+    client_send a '/who\n'
+    client_expect a "^\\* online \\(1\\): $ADDR_a\$"
+}
+
 @test "an idle room costs no CPU: the server sleeps until something happens" {
     three_in_the_room
     client_send a 'hello\n'
