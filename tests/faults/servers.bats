@@ -134,7 +134,10 @@ bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
 @test "signals: SIGTERM while the server is blocked sending to a client that never reads stops it cleanly" {
     start || return 1
     local big
-    big=$(bulk_file 2097152)
+    # 8 MiB: an echo of it (half as long again) must outgrow the server's send
+    # buffer, which Linux lets grow to tcp_wmem's maximum (4 MiB by default),
+    # or an echo server never blocks in send and this proves nothing.
+    big=$(bulk_file 8388608)
     # A client that sends much, reads nothing for 15 s: the server's sends block.
     spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$big" -w 0 -q 15000 -T 15000 127.0.0.1 "$PORT"
     sleep 1
