@@ -25,7 +25,9 @@
  * Partner: lesson 16's chat-client, or nc/telnet. Protocol: docs/15-chat-server.md
  *
  * Read: pthread_create(3), pthread_mutex_lock(3), pthread_cond_wait(3),
- *       pthread_sigmask(3), sigwait(3), shutdown(2), recv(2), send(2), tcp(7)
+ *       pthread_cond_timedwait(3), pthread_condattr_setclock(3),
+ *       clock_gettime(2), pthread_sigmask(3), sigwait(3), shutdown(2),
+ *       recv(2), send(2), tcp(7)
  */
 #include "report.h"
 #include "args.h"

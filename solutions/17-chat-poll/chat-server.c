@@ -24,7 +24,8 @@
  * Partner: lesson 16's chat-client, or nc/telnet; bench/chat-load measures it.
  *
  * Read: poll(2), fcntl(2) (O_NONBLOCK), accept(2), send(2), recv(2),
- *       socket(7), tcp(7), getrlimit(2), signal-safety(7), pipe(2), epoll(7)
+ *       socket(7), tcp(7), getrlimit(2), signal-safety(7), pipe(2), epoll(7),
+ *       clock_gettime(2) (CLOCK_MONOTONIC)
  */
 #include "report.h"
 #include "args.h"
