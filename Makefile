@@ -80,6 +80,9 @@ COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
 # Every .c file in a lesson folder is one program, named after the file.
 SOLUTION_SRCS := $(wildcard solutions/$(LPAT)*/*.c)
 SOLUTION_BINS := $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(SOLUTION_SRCS))
+# Every reference program, whatever L is: a lesson's tests may need another
+# lesson's program as a partner (lesson 16's client talks to lesson 15's server).
+REFERENCE_BINS := $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(wildcard solutions/[0-9][0-9]-*/*.c))
 LESSON_SRCS   := $(wildcard $(LESSON_SRC)/$(LPAT)*/*.c)
 LESSON_BINS   := $(patsubst $(LESSON_SRC)/%.c,$(LESSON_BUILD)/%,$(LESSON_SRCS))
 TOOL_SRCS     := $(wildcard tests/tools/*.c)
@@ -150,15 +153,15 @@ $(BUILD)/tools/%.so: tests/tools/preload/%.c
 	$(Q)$(CC) -std=c11 -Wall -Wextra -O2 -g -fPIC -shared $< -o $@ -ldl
 
 # The suite against the reference solutions: this must always pass.
-test: solutions tools
-	@tests/run --bin $(BUILD)/solutions --src solutions --tools $(BUILD)/tools $(LESSON)
+test: $(REFERENCE_BINS) tools
+	@tests/run --bin $(BUILD)/solutions --src solutions --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
 # The same tests against a student's lessons/. A program that does not compile
 # must not stop the others from being graded, hence the -k and the "|| true";
 # its lesson then fails every test with the compiler's first error.
-grade: tools
+grade: tools $(REFERENCE_BINS)
 	@$(MAKE) --no-print-directory -k lessons || true
-	@tests/run --grade --bin $(LESSON_BUILD) --src $(LESSON_SRC) --tools $(BUILD)/tools $(LESSON)
+	@tests/run --grade --bin $(LESSON_BUILD) --src $(LESSON_SRC) --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
 # Where the suite spends its time: each file's time and the slowest tests.
 .PHONY: test-time
@@ -167,8 +170,8 @@ test-time:
 
 # Every untouched skeleton must fail its lesson's tests (a test that cannot fail
 # is a defect). Run on a clean checkout: lessons/ are the pristine skeletons.
-teeth: lessons tools
-	@tests/run --teeth --bin $(LESSON_BUILD) --src $(LESSON_SRC) --tools $(BUILD)/tools $(LESSON)
+teeth: lessons tools $(REFERENCE_BINS)
+	@tests/run --teeth --bin $(LESSON_BUILD) --src $(LESSON_SRC) --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
 # Where this WORKBOOK's lessons/ are built (for tools/lib/workbook.bash).
 .PHONY: print-lesson-build

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2153,SC2154  # STARTED_PIDS, CLIENT_*, ADDR_* and PORT are set by the helpers, in each test's own subshell
 # Lesson 16 - chat-client: a client that reads the keyboard and the server at once.
-# The client talks to lesson 15's chat server (from the same build: do lesson
-# 15 first), and a pure-bash line client sits in the room as the other user.
+# The client talks to lesson 15's reference chat server (tests/run --ref: a
+# student's lesson 16 is graded on its own, whatever their lesson 15 does), and
+# a pure-bash line client sits in the room as the other user.
 # Its "keyboard" is a pipe or a FIFO the test writes to.
 
 bats_require_minimum_version 1.7.0
@@ -13,6 +14,10 @@ load helpers/common
 chat_server() {
     # shellcheck disable=SC2034  # read by prog, inside start_server
     local LESSON_DIR=15-chat-server
+    if [ -n "${WORKBOOK_REF_BIN:-}" ]; then
+        # shellcheck disable=SC2034
+        local WORKBOOK_BIN=$WORKBOOK_REF_BIN WORKBOOK_SRC=$BATS_TEST_DIRNAME/../solutions
+    fi
     start_server chat-server "$@" || return 1
 }
 

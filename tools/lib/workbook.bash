@@ -65,6 +65,9 @@ build_lessons() {
     local wb=$1 build=$2 l=${3:-} log=${4:-/dev/stderr}
     make -C "$top" --no-print-directory -s -k -j "$(nproc 2>/dev/null || echo 1)" BUILD="$build" WORKBOOK="$wb" \
         LESSON_BUILD="$(lesson_build_dir "$wb" "$build")" L="$l" lessons tools >>"$log" 2>&1 || true
+    # The reference programs (partners such as lesson 16's server) build once
+    # for every copy: all of them, whatever L is.
+    make -C "$top" --no-print-directory -s -k -j "$(nproc 2>/dev/null || echo 1)" BUILD="$build" L= solutions >>"$log" 2>&1 || true
 }
 
 # run_lesson_tests BIN SRC TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests
@@ -90,6 +93,10 @@ run_lesson_tests() {
         WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
         WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
         export WORKBOOK_FAIL_FAST=${WORKBOOK_FAIL_FAST-10}
+        # The reference programs, for a lesson whose partner is another
+        # lesson's program (build_lessons builds them next to the tools).
+        [ -n "${WORKBOOK_REF_BIN:-}" ] || WORKBOOK_REF_BIN=$(cd "$tools/../solutions" 2>/dev/null && pwd) || true
+        export WORKBOOK_REF_BIN
         export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
         if [ -n "$junit" ]; then
             mkdir -p "$junit"
