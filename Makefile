@@ -227,6 +227,7 @@ hardening:
 #   make list-tests [L=05]      what each lesson's tests check (their names)
 #   make check-hints            every lesson has 2 to 4 hints (run by CI)
 #   make check-lessons          every lesson has all its parts; every docs link resolves (run by CI)
+#   make check-translations     docs/zh-CN/ has every page, in step with the English (run by CI)
 .PHONY: progress hint watch reveal doctor report list-tests check-hints check-lessons
 progress:
 	@tools/progress --workbook $(WORKBOOK) --build $(BUILD)
@@ -255,3 +256,8 @@ check-hints:
 
 check-lessons:
 	@tools/check-lessons
+
+# The Chinese course (docs/zh-CN/) is in step with the English (run by CI).
+.PHONY: check-translations
+check-translations:
+	@tools/check-translations

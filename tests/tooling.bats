@@ -60,6 +60,21 @@ load helpers/tooling
     [ -f "$HINT_STATE/01-socket" ] || fail "the hint state was not kept in \$HINT_STATE"
 }
 
+@test "make hint speaks Chinese with HINT_LANG=zh-CN or a zh locale, from docs/zh-CN/hints" {
+    count=$(grep -c '^## 提示 [0-9]' "$TOP/docs/zh-CN/hints/01-socket.md")
+    [ "$count" -eq "$(grep -c '^## Hint [0-9]' "$TOP/docs/hints/01-socket.md")" ] ||
+        fail "the Chinese hints of lesson 01 are not as many as the English ones"
+    HINT_LANG=zh-CN run -0 "$TOP/tools/hint" 01
+    expect_line "^提示 1 / $count$"
+    expect_no_line '^Hint '
+    grep -qF -- "$(sed -n '/^## 提示 1$/{n;p;q}' "$TOP/docs/zh-CN/hints/01-socket.md")" <<<"$output" ||
+        fail "the first Chinese hint's first line is not in what make hint printed" "$(show_text "it printed:" "$output")"
+    HINT_LANG='' LC_ALL='' LANG=zh_CN.UTF-8 run -0 "$TOP/tools/hint" 01
+    expect_line "^提示 2 / $count$"
+    HINT_LANG=en run -0 "$TOP/tools/hint" 01
+    expect_line "^Hint 3 of $count$"
+}
+
 @test "make hint RESET=1 starts the hints over" {
     run -0 "$TOP/tools/hint" 01
     run -0 "$TOP/tools/hint" 01

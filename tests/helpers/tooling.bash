@@ -17,6 +17,8 @@ setup() {
     BUILD="$BATS_TEST_TMPDIR/build"
     cp -a "$BATS_FILE_TMPDIR/build" "$BUILD"
     export HINT_STATE="$BATS_TEST_TMPDIR/hints"
+    # Hints in English whatever the machine's locale (make hint follows LANG).
+    export HINT_LANG=en
 }
 
 # a_copy NAME [solution|skeleton|wrong]: a student's copy of the workbook in the
