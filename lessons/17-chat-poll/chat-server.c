@@ -439,11 +439,12 @@ static void handle_client_data(struct server *srv, struct client *c)
     }
 }
 
-/* Best effort, never waiting: one non-blocking send, whatever it takes. */
+/* Best effort, never waiting: one non-blocking send, whatever it takes
+ * (tried again only when a signal interrupted it before it sent anything). */
 static void try_send(int fd, const char *text, size_t len)
 {
-    ssize_t ignored = send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)ignored;
+    while (send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && errno == EINTR)
+        continue;
 }
 
 /* Refuse a connection we cannot keep: tell it the real reason (if its
