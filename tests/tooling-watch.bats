@@ -38,7 +38,7 @@ watch_twice() {
 
 @test "make watch with WATCH_ONCE=1 runs the tests once and stops" {
     wb=$(a_copy once wrong)
-    WATCH_ONCE=1 run -0 timeout 60 "$TOP/tools/watch" 01 --workbook "$wb" --build "$BUILD"
+    WATCH_ONCE=1 run -0 timeout 200 "$TOP/tools/watch" 01 --workbook "$wb" --build "$BUILD"
     expect_line 'done after 1 run'
     expect_line '^01-socket +[0-9]+/12 +after close\(3\)'
 }

@@ -65,9 +65,27 @@ build_lessons() {
     local wb=$1 build=$2 l=${3:-} log=${4:-/dev/stderr}
     make -C "$top" --no-print-directory -s -k -j "$(nproc 2>/dev/null || echo 1)" BUILD="$build" WORKBOOK="$wb" \
         LESSON_BUILD="$(lesson_build_dir "$wb" "$build")" L="$l" lessons tools >>"$log" 2>&1 || true
-    # The reference programs (partners such as lesson 16's server) build once
-    # for every copy: all of them, whatever L is.
-    make -C "$top" --no-print-directory -s -k -j "$(nproc 2>/dev/null || echo 1)" BUILD="$build" L= solutions >>"$log" 2>&1 || true
+    # The reference programs that are another lesson's partner (lesson 16's
+    # tests talk to lesson 15's server: they say LESSON_DIR=15-...), built
+    # once for every copy.
+    local partner
+    for partner in $(partner_lessons "$l"); do
+        make -C "$top" --no-print-directory -s -k BUILD="$build" L="$partner" solutions >>"$log" 2>&1 || true
+    done
+}
+
+# partner_lessons [L]: the lessons whose reference programs the tests of
+# lesson L (or of every lesson) start as a partner.
+partner_lessons() {
+    local files
+    if [ -n "${1:-}" ]; then
+        files=$(lesson_tests "$(lesson_name "$1" 2>/dev/null)" 2>/dev/null)
+    else
+        files=$(ls "$top"/tests/[0-9][0-9]-*.bats)
+    fi
+    [ -n "$files" ] || return 0
+    # shellcheck disable=SC2086  # a list of file names without spaces
+    grep -ho 'LESSON_DIR=[0-9][0-9]-' $files | cut -c12-13 | sort -u
 }
 
 # run_lesson_tests BIN SRC TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests
