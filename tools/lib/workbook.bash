@@ -105,33 +105,52 @@ run_lesson_tests() {
     fi
     bats=$("$top/tools/ensure-bats") || return 1
     mkdir -p "$bin"
-    (
-        export WORKBOOK_BIN WORKBOOK_TOOLS WORKBOOK_SRC
-        WORKBOOK_BIN=$(cd "$bin" && pwd)
-        WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
-        WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
-        export WORKBOOK_FAIL_FAST=${WORKBOOK_FAIL_FAST-10}
-        # The reference programs, for a lesson whose partner is another
-        # lesson's program (build_lessons builds them next to the tools).
-        [ -n "${WORKBOOK_REF_BIN:-}" ] || WORKBOOK_REF_BIN=$(cd "$tools/../solutions" 2>/dev/null && pwd) || true
-        export WORKBOOK_REF_BIN
-        export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
-        if [ -n "$junit" ]; then
-            mkdir -p "$junit"
-            "$bats" --formatter tap --report-formatter junit --output "$junit" "${files[@]}"
-        else
-            "$bats" --formatter tap "${files[@]}"
-        fi
-    ) >"$tap" 2>&1
+    # A lesson with several test files (17) runs them at once, one bats each,
+    # their TAP joined in file order and their JUnit reports merged.
+    local k pids=()
+    for k in "${!files[@]}"; do
+        (
+            export WORKBOOK_BIN WORKBOOK_TOOLS WORKBOOK_SRC
+            WORKBOOK_BIN=$(cd "$bin" && pwd)
+            WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
+            WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
+            export WORKBOOK_FAIL_FAST=${WORKBOOK_FAIL_FAST-10}
+            # The reference programs, for a lesson whose partner is another
+            # lesson's program (build_lessons builds them next to the tools).
+            [ -n "${WORKBOOK_REF_BIN:-}" ] || WORKBOOK_REF_BIN=$(cd "$tools/../solutions" 2>/dev/null && pwd) || true
+            export WORKBOOK_REF_BIN
+            export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+            if [ -n "$junit" ]; then
+                mkdir -p "$junit/$k"
+                "$bats" --formatter tap --report-formatter junit --output "$junit/$k" "${files[$k]}"
+            else
+                "$bats" --formatter tap "${files[$k]}"
+            fi
+        ) >"$tap.$k" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    for k in "${!files[@]}"; do cat "$tap.$k"; rm -f "$tap.$k"; done >"$tap"
     if [ -n "$junit" ]; then
         # bats writes the JUnit report from a process substitution it does not
         # wait for (`tee >(bats-format-junit >report.xml)`), so the file may be
         # missing or half-written when bats exits: wait, 5 s at most, for its end.
         local i
-        for ((i = 0; i < 100; i++)); do
-            grep -q '</testsuites>' "$junit/report.xml" 2>/dev/null && break
-            sleep 0.05
+        for k in "${!files[@]}"; do
+            for ((i = 0; i < 100; i++)); do
+                grep -q '</testsuites>' "$junit/$k/report.xml" 2>/dev/null && break
+                sleep 0.05
+            done
         done
+        {
+            echo '<?xml version="1.0" encoding="UTF-8"?>'
+            echo '<testsuites>'
+            for k in "${!files[@]}"; do
+                sed -e '/^<?xml/d' -e '/<testsuites[ >]/d' -e '/<\/testsuites>/d' "$junit/$k/report.xml" 2>/dev/null
+                rm -rf "${junit:?}/$k"
+            done
+            echo '</testsuites>'
+        } >"$junit/report.xml"
     fi
     tap_counts "$tap"
 }
