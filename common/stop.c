@@ -42,6 +42,14 @@ static int move_up(int fd)
 
 int stop_init(void)
 {
+    /* Called again (a forked child): drop the pipe it shares with its parent. */
+    if (stop_pipe[0] != -1) {
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+        stop_pipe[0] = stop_pipe[1] = -1;
+    }
+    stop_signal = 0;
+
     int fds[2];
     if (pipe(fds) == -1)
         return -1;

@@ -23,7 +23,10 @@
 #ifndef WORKBOOK_STOP_H
 #define WORKBOOK_STOP_H
 
-/* Install the SIGINT and SIGTERM handlers and make the pipe. Call once, first. */
+/* Install the SIGINT and SIGTERM handlers and make the pipe. Call once, first.
+ * A child made by fork(2) that goes on running (lesson 18) calls it again:
+ * it inherited the parent's pipe, so a stop byte written by either process
+ * would wake both. Called again, it closes the old pipe and makes its own. */
 int stop_init(void);
 
 /* The signal that asked us to stop (SIGINT or SIGTERM), or 0 if none yet. */
