@@ -80,9 +80,11 @@ COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
 # Every .c file in a lesson folder is one program, named after the file.
 SOLUTION_SRCS := $(wildcard solutions/$(LPAT)*/*.c)
 SOLUTION_BINS := $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(SOLUTION_SRCS))
-# Every reference program, whatever L is: a lesson's tests may need another
-# lesson's program as a partner (lesson 16's client talks to lesson 15's server).
-REFERENCE_BINS := $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(wildcard solutions/[0-9][0-9]-*/*.c))
+# The reference programs that the chosen lessons' tests talk to: a test file's
+# LESSON_DIR= line names another lesson (tools/lib/workbook.bash's
+# partner_lessons reads the same lines). Grading one lesson builds only these.
+PARTNER_LESSONS := $(shell grep -ho 'LESSON_DIR=[0-9][0-9]-' $(wildcard tests/$(LPAT)*.bats) /dev/null | cut -c12-13 | sort -u)
+PARTNER_BINS  := $(foreach p,$(PARTNER_LESSONS),$(patsubst solutions/%.c,$(BUILD)/solutions/%,$(wildcard solutions/$(p)-*/*.c)))
 LESSON_SRCS   := $(wildcard $(LESSON_SRC)/$(LPAT)*/*.c)
 LESSON_BINS   := $(patsubst $(LESSON_SRC)/%.c,$(LESSON_BUILD)/%,$(LESSON_SRCS))
 TOOL_SRCS     := $(wildcard tests/tools/*.c)
@@ -153,13 +155,13 @@ $(BUILD)/tools/%.so: tests/tools/preload/%.c
 	$(Q)$(CC) -std=c11 -Wall -Wextra -O2 -g -fPIC -shared $< -o $@ -ldl
 
 # The suite against the reference solutions: this must always pass.
-test: $(REFERENCE_BINS) tools
+test: $(SOLUTION_BINS) $(PARTNER_BINS) tools
 	@tests/run --bin $(BUILD)/solutions --src solutions --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
 # The same tests against a student's lessons/. A program that does not compile
 # must not stop the others from being graded, hence the -k and the "|| true";
 # its lesson then fails every test with the compiler's first error.
-grade: tools $(REFERENCE_BINS)
+grade: tools $(PARTNER_BINS)
 	@$(MAKE) --no-print-directory -k lessons || true
 	@tests/run --grade --bin $(LESSON_BUILD) --src $(LESSON_SRC) --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
@@ -170,7 +172,7 @@ test-time:
 
 # Every untouched skeleton must fail its lesson's tests (a test that cannot fail
 # is a defect). Run on a clean checkout: lessons/ are the pristine skeletons.
-teeth: lessons tools $(REFERENCE_BINS)
+teeth: lessons tools $(PARTNER_BINS)
 	@tests/run --teeth --bin $(LESSON_BUILD) --src $(LESSON_SRC) --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
 
 # Where this WORKBOOK's lessons/ are built (for tools/lib/workbook.bash).
