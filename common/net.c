@@ -2,6 +2,7 @@
  * net.c - the shared socket helpers (see net.h for each one's contract).
  */
 #include "net.h"
+#include "chat.h"
 #include "stop.h"
 
 #include <arpa/inet.h>
@@ -153,44 +154,18 @@ void line_reader_init(struct line_reader *reader, int fd)
 
 int read_line(struct line_reader *reader, char *line, size_t size, int *truncated)
 {
-    size_t used = 0;
-    /* A '\r' that came when line was already full: it belongs to the line
-     * only if a '\n' follows ("\r\n" ends a line that fits exactly). */
-    int held_cr = 0;
-
+    /* Cutting lines is chat.h's line cutter, the same one the chat servers
+     * use; what is left here is the I/O: recv more when the buffer is used up. */
+    struct line_cutter cut;
+    line_cutter_init(&cut, line, size);
+    cut.discarding = reader->discarding;
+    enum cut_result got;
     for (;;) {
-        /* Take what the buffer holds, up to and including a newline. */
-        while (reader->start < reader->end) {
-            char c = reader->buf[reader->start++];
-            if (c == '\n') {
-                if (reader->discarding) {    /* end of an over-long line's tail */
-                    reader->discarding = 0;
-                    continue;
-                }
-                if (!held_cr && used > 0 && line[used - 1] == '\r')
-                    used--;
-                line[used] = '\0';
-                if (truncated)
-                    *truncated = 0;
-                return 1;
-            }
-            if (reader->discarding)
-                continue;
-            if (!held_cr && used + 1 < size) {
-                line[used++] = c;
-            } else if (!held_cr && c == '\r') {
-                held_cr = 1;                /* full: wait for the next byte */
-            } else {
-                /* Longer than fits: hand back what fits, skip the rest up to
-                 * its newline (this byte included, so a '\n' ends it). */
-                reader->start--;
-                reader->discarding = 1;
-                line[used] = '\0';
-                if (truncated)
-                    *truncated = 1;
-                return 1;
-            }
-        }
+        size_t used;
+        got = cut_line(&cut, reader->buf + reader->start, reader->end - reader->start, &used);
+        reader->start += used;
+        if (got != CUT_NONE)
+            break;
         ssize_t n;
         do
             n = recv(reader->fd, reader->buf, sizeof reader->buf, 0);
@@ -198,14 +173,16 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
         if (n == -1)
             return -1;
         if (n == 0) {
-            if (used == 0 && !held_cr)
+            got = cut_end(&cut);        /* a last line without a newline? */
+            if (got == CUT_NONE)
                 return 0;
-            line[used] = '\0';      /* a last line without a newline */
-            if (truncated)
-                *truncated = held_cr;   /* its '\r' did not fit */
-            return 1;
+            break;
         }
         reader->start = 0;
         reader->end = (size_t)n;
     }
+    reader->discarding = cut.discarding;
+    if (truncated)
+        *truncated = got == CUT_TOO_LONG;
+    return 1;
 }

@@ -16,7 +16,7 @@
  * ASan checks every access; a mismatch with the model aborts.
  *
  * Build and run: tools/hardening/fuzz (clang -fsanitize=fuzzer,address).
- * link: common/net.c common/stop.c common/report.c common/args.c
+ * link: common/net.c common/chat.c common/stop.c common/report.c common/args.c
  */
 #include "net.h"
 
