@@ -32,8 +32,14 @@ size_t format_line(char text[CHAT_TEXT_MAX], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, CHAT_TEXT_MAX - 1, fmt, ap);
+    size_t len = vformat_line(text, fmt, ap);
     va_end(ap);
+    return len;
+}
+
+size_t vformat_line(char text[CHAT_TEXT_MAX], const char *fmt, va_list ap)
+{
+    int n = vsnprintf(text, CHAT_TEXT_MAX - 1, fmt, ap);
     if (n < 0)
         n = 0;
     if (n > CHAT_TEXT_MAX - 2)          /* cut: keep room for "\n" and the NUL */

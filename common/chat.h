@@ -19,6 +19,7 @@
 #ifndef WORKBOOK_CHAT_H
 #define WORKBOOK_CHAT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,9 @@ void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * longer) and add "\n"; returns its length with the "\n" (no NUL counted). */
 size_t format_line(char text[CHAT_TEXT_MAX], const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for a server's own printf-like tell(). */
+size_t vformat_line(char text[CHAT_TEXT_MAX], const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The answer to /who: "* online (3): a, bob, 127.0.0.1:40312\n" for the
  * count names in join order, in a malloc'ed buffer (free it); its length in
