@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,8 @@ void refuse(int fd, enum refusal why, long value)
         snprintf(addr, sizeof addr, "(gone)");
     if (why == REFUSE_FULL)
         snprintf(reason, sizeof reason, "server full (%ld clients)", value);
+    else if (why == REFUSE_FD_SETSIZE)
+        snprintf(reason, sizeof reason, "server full (fd %ld >= FD_SETSIZE %d)", value, FD_SETSIZE);
     else
         snprintf(reason, sizeof reason, "%s (%s)",
                  why == REFUSE_NO_FDS ? "out of file descriptors" : "cannot start a thread",

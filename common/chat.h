@@ -80,10 +80,12 @@ void clean_line(char *line, size_t len);
  *   REFUSE_FULL       "* server full (N clients), try again later"  (value: N)
  *   REFUSE_NO_FDS     "* out of file descriptors (EMFILE), ..."  (value: errno)
  *   REFUSE_NO_THREAD  "* cannot start a thread (EAGAIN), ..."    (value: errno)
+ *   REFUSE_FD_SETSIZE "* server full (fd 1024 >= FD_SETSIZE 1024), ..."  (value: the fd;
+ *                     select(2) cannot watch it: lesson 19)
  * One send that never waits (a new socket has room for one line), then
  * close(2), then the log line "refused ADDRESS: REASON".
  */
-enum refusal { REFUSE_FULL, REFUSE_NO_FDS, REFUSE_NO_THREAD };
+enum refusal { REFUSE_FULL, REFUSE_NO_FDS, REFUSE_NO_THREAD, REFUSE_FD_SETSIZE };
 void refuse(int fd, enum refusal why, long value);
 
 /*
