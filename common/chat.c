@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -112,13 +113,73 @@ void refuse(int fd, enum refusal why, long value)
                  why == REFUSE_NO_FDS ? "out of file descriptors" : "cannot start a thread",
                  errno_name((int)value));
     int n = snprintf(text, sizeof text, "* %s, try again later\n", reason);
-    /* Best effort, never waiting (MSG_DONTWAIT): tried again only when a
-     * signal interrupted it before it sent anything. */
-    while (send(fd, text, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && errno == EINTR)
-        continue;
+    send_now(fd, text, (size_t)n);
     if (close(fd) == -1)
         warn_errno("close");
     log_event("refused %s: %s", addr, reason);
+}
+
+void send_now(int fd, const char *text, size_t len)
+{
+    while (send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && errno == EINTR)
+        continue;                       /* a signal came before anything was sent */
+}
+
+void close_gently(int fd)
+{
+    char sink[4096];
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        ;
+    if (close(fd) == -1)
+        warn_errno("close");
+}
+
+void leave_reason(char why[CHAT_REASON_MAX], int err)
+{
+    if (err == ECONNRESET || err == EPIPE)
+        snprintf(why, CHAT_REASON_MAX, "reset");
+    else
+        snprintf(why, CHAT_REASON_MAX, "error: %s", errno_name(err));
+}
+
+void raise_fd_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == -1) {
+        warn_errno("getrlimit RLIMIT_NOFILE");
+        return;
+    }
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == -1)
+        warn_errno("setrlimit RLIMIT_NOFILE");
+}
+
+size_t queued(const struct out_queue *q)
+{
+    return q->len - q->head;
+}
+
+int queue_append(struct out_queue *q, const char *text, size_t n)
+{
+    if (q->len + n > q->cap && q->head > 0) {   /* reuse the front */
+        memmove(q->buf, q->buf + q->head, q->len - q->head);
+        q->len -= q->head;
+        q->head = 0;
+    }
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap ? q->cap : 1024;
+        while (cap < q->len + n)
+            cap *= 2;
+        char *bigger = realloc(q->buf, cap);
+        if (bigger == NULL)
+            return -1;
+        q->buf = bigger;
+        q->cap = cap;
+    }
+    memcpy(q->buf + q->len, text, n);
+    q->len += n;
+    return 0;
 }
 
 void parse_chat_options(struct chat_options *opt, int argc, char **argv)

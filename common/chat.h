@@ -88,6 +88,44 @@ void clean_line(char *line, size_t len);
 enum refusal { REFUSE_FULL, REFUSE_NO_FDS, REFUSE_NO_THREAD, REFUSE_FD_SETSIZE };
 void refuse(int fd, enum refusal why, long value);
 
+/* Best effort, never waiting: one send(2) with MSG_DONTWAIT of what the
+ * socket's buffer takes now (tried again only after EINTR); the rest is lost.
+ * For last words to a client that may never read (refuse, goodbyes). */
+void send_now(int fd, const char *text, size_t len);
+
+/* Close a client's socket so that it sees FIN after our last bytes, not RST:
+ * close(2) with unread input resets the connection (tcp(7)), which can
+ * destroy a goodbye still in flight. So shutdown(SHUT_WR), read what waits
+ * (without waiting), then close. */
+void close_gently(int fd);
+
+/* Why a client left, for the log: "reset" (ECONNRESET, EPIPE) or
+ * "error: ENAME", into why (CHAT_REASON_MAX bytes). */
+#define CHAT_REASON_MAX 64
+void leave_reason(char why[CHAT_REASON_MAX], int err);
+
+/* Each client costs a descriptor: raise the soft RLIMIT_NOFILE to the hard
+ * limit (getrlimit(2)); a failure is a warning, the server runs anyway. */
+void raise_fd_limit(void);
+
+/*
+ * An output queue: the bytes one client has still to receive, in order. The
+ * server appends whole lines at the back; its sender takes from the front
+ * (head += what the kernel took). Only the memory is managed here; who sends,
+ * and when, is the server's own concurrency. free(q->buf) at the end.
+ */
+struct out_queue {
+    char *buf;                  /* pending bytes: buf[head..len) */
+    size_t head, len, cap;
+};
+
+/* Bytes still pending in q. */
+size_t queued(const struct out_queue *q);
+
+/* Append n bytes, first moving the pending bytes to the front or growing the
+ * buffer when they do not fit: 0, or -1 when out of memory (q unchanged). */
+int queue_append(struct out_queue *q, const char *text, size_t n);
+
 /*
  * The chat server's options, the same for every one of them:
  *   chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]

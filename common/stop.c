@@ -100,3 +100,8 @@ int wait_or_stop(int fd, short events)
             return 1;
     }
 }
+
+int stop_fd(void)
+{
+    return stop_pipe[0];
+}

@@ -43,4 +43,9 @@ const char *stop_signal_name(void);
  */
 int wait_or_stop(int fd, short events);
 
+/* The pipe's read end, for a program that waits in poll(2) on many sockets
+ * itself (lesson 17): put it in the pollfd array, and poll returns once a
+ * stop was asked. -1 before stop_init. */
+int stop_fd(void);
+
 #endif
