@@ -182,6 +182,29 @@ int queue_append(struct out_queue *q, const char *text, size_t n)
     return 0;
 }
 
+void send_goodbye(int fd, const struct out_queue *q, int mid_line, const char *notice)
+{
+    const char *rest = q->buf + q->head;
+    size_t keep = 0, nlen = notice ? strlen(notice) : 0;
+    if (mid_line && queued(q) > 0) {    /* up to and with that line's "\n" */
+        const char *nl = memchr(rest, '\n', queued(q));
+        keep = nl ? (size_t)(nl - rest) + 1 : queued(q);
+    } else if (notice == NULL) {
+        keep = queued(q);               /* no notice: what is queued, as the kernel takes it */
+    }
+    char *text = malloc(keep + nlen + 1);
+    if (text == NULL)
+        return;
+    if (keep > 0)
+        memcpy(text, rest, keep);
+    if (notice != NULL) {
+        memcpy(text + keep, notice, nlen);
+        text[keep + nlen++] = '\n';
+    }
+    send_now(fd, text, keep + nlen);
+    free(text);
+}
+
 void parse_chat_options(struct chat_options *opt, int argc, char **argv)
 {
     const char *why;

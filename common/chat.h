@@ -126,6 +126,12 @@ size_t queued(const struct out_queue *q);
  * buffer when they do not fit: 0, or -1 when out of memory (q unchanged). */
 int queue_append(struct out_queue *q, const char *text, size_t n);
 
+/* Last words to a departing client, never waiting (send_now): the rest of
+ * the line the kernel took only part of (mid_line: q's head is inside a
+ * line), then notice (NULL: none; "\n" is added), so the client's stream
+ * ends on whole lines. The rest of q is forfeit. */
+void send_goodbye(int fd, const struct out_queue *q, int mid_line, const char *notice);
+
 /*
  * The chat server's options, the same for every one of them:
  *   chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
