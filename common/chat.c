@@ -162,6 +162,8 @@ size_t queued(const struct out_queue *q)
 
 int queue_append(struct out_queue *q, const char *text, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (q->len + n > q->cap && q->head > 0) {   /* reuse the front */
         memmove(q->buf, q->buf + q->head, q->len - q->head);
         q->len -= q->head;
