@@ -34,6 +34,8 @@ static void on_stop_signal(int sig)
 static int move_up(int fd)
 {
     int high = fcntl(fd, F_DUPFD_CLOEXEC, STOP_PIPE_MIN_FD);
+    if (high == -1 && errno == EINVAL)  /* an fd limit of 100 or less: stay low */
+        return fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ? -1 : fd;
     int saved = errno;
     close(fd);
     errno = saved;
