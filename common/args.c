@@ -6,9 +6,14 @@
  */
 #include "args.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 int parse_long(const char *text, long min, long max, long *value, const char **why)
 {
@@ -49,4 +54,59 @@ int parse_port(const char *text, uint16_t *port, const char **why)
     }
     *port = (uint16_t)n;
     return 0;
+}
+
+static const char *usage_text = "usage: program";
+
+void usage_init(const char *usage)
+{
+    usage_text = usage;
+}
+
+_Noreturn void usage_error(const char *what, const char *text, const char *why)
+{
+    if (what != NULL) {
+        /* NAME is the usage's second word: "usage: send [-b BYTES] ..." */
+        const char *name = usage_text + strlen("usage: ");
+        fprintf(stderr, "%.*s: %s %s: %s\n", (int)strcspn(name, " "), name, what, text, why);
+    }
+    fprintf(stderr, "%s\n", usage_text);
+    exit(1);
+}
+
+int next_option(int argc, char **argv, const char *optstring)
+{
+    int opt = getopt(argc, argv, optstring);
+    if (opt == 'h') {
+        /* Asked for: stdout, success (the GNU coding standards' --help). */
+        printf("%s\n", usage_text);
+        exit(0);
+    }
+    if (opt == '?' || opt == ':')
+        usage_error(NULL, NULL, NULL);      /* getopt said which option */
+    return opt;
+}
+
+int parse_numeric_host(const char *text, const char **why)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, text, addr) == 1 || inet_pton(AF_INET6, text, addr) == 1)
+        return 0;
+    *why = "not a numeric IPv4 or IPv6 address";
+    return -1;
+}
+
+void endpoint_args(int argc, char **argv, const char **host, uint16_t *port)
+{
+    const char *why;
+    int left = argc - optind;
+    if (left > 2)
+        usage_error(NULL, NULL, NULL);
+    if (left >= 1) {
+        if (parse_numeric_host(argv[optind], &why) == -1)
+            usage_error("address", argv[optind], why);
+        *host = argv[optind];
+    }
+    if (left == 2 && parse_port(argv[optind + 1], port, &why) == -1)
+        usage_error("port", argv[optind + 1], why);
 }

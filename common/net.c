@@ -7,9 +7,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -34,6 +37,26 @@ char *format_address(const struct sockaddr *sa, char *buf, size_t size)
     return buf;
 }
 
+int numeric_address(const char *text, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        *len = sizeof *in4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -1;
+}
+
 int local_address(int fd, char *buf, size_t size)
 {
     struct sockaddr_storage ss;
@@ -54,15 +77,17 @@ int peer_address(int fd, char *buf, size_t size)
     return 0;
 }
 
-int tcp_listen(const char *host, const char *port, int backlog, const char **failed)
+int tcp_listen(const char *host, uint16_t port, int backlog, const char **failed)
 {
+    char port_text[8];          /* getaddrinfo takes the service as text */
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
         .ai_socktype = SOCK_STREAM,
         .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
     };
     struct addrinfo *res;
-    int rc = getaddrinfo(host, port, &hints, &res);
+    int rc = getaddrinfo(host, port_text, &hints, &res);
     if (rc != 0) {
         /* Not an errno: a numeric host or port that does not parse. */
         *failed = "getaddrinfo (expected a numeric address and port)";
@@ -185,4 +210,92 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
     if (truncated)
         *truncated = got == CUT_TOO_LONG;
     return 1;
+}
+
+int tcp_connect(const char *host, uint16_t port, const char **failed)
+{
+    /* Thread-local: a resolver failure's text, for *failed. */
+    static _Thread_local char resolver_failure[160];
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_NUMERICSERV,
+    };
+    struct addrinfo *list;
+    int rc = getaddrinfo(host, port_text, &hints, &list);
+    if (rc != 0) {
+        /* EAI_* codes are not errno values: the text says it all. */
+        snprintf(resolver_failure, sizeof resolver_failure, "getaddrinfo %s: %s",
+                 host, gai_strerror(rc));
+        *failed = resolver_failure;
+        errno = 0;
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd == -1) {
+            *failed = "socket";
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        *failed = "connect";
+        int saved = errno;
+        close(fd);              /* a failed connect leaves the socket unusable */
+        errno = saved;
+        fd = -1;
+    }
+    int saved = errno;
+    freeaddrinfo(list);
+    errno = saved;
+    return fd;
+}
+
+int set_nonblocking(int fd, int on)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        return -1;
+    flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int connect_deadline(int fd, const struct sockaddr *addr, socklen_t len, int ms)
+{
+    if (set_nonblocking(fd, 1) == -1)
+        return -1;
+    /* EINPROGRESS: the SYN is sent, the handshake not done (connect(2)). */
+    int err = 0;
+    if (connect(fd, addr, len) == -1) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int ready;
+            do {
+                ready = poll(&p, 1, ms);
+            } while (ready == -1 && errno == EINTR);
+            socklen_t err_len = sizeof err;
+            if (ready == 0)
+                err = ETIMEDOUT;        /* our deadline, not the kernel's */
+            else if (ready == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) == -1)
+                err = errno;            /* SO_ERROR: how the handshake ended */
+        }
+    }
+    if (set_nonblocking(fd, 0) == -1 && err == 0)
+        err = errno;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }

@@ -14,6 +14,7 @@
 #define WORKBOOK_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -24,6 +25,13 @@
 /* Write sa as "127.0.0.1:9999" or "[::1]:9999" into buf; returns buf. */
 char *format_address(const struct sockaddr *sa, char *buf, size_t size);
 
+/*
+ * Fill *ss (zeroed first) and *len from a numeric IPv4 or IPv6 address and
+ * a port, both in network byte order (lesson 06 writes this out). 0, or -1
+ * if text is not a numeric address.
+ */
+int numeric_address(const char *text, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
+
 /* The local address of fd (getsockname) as text; -1 with errno on failure. */
 int local_address(int fd, char *buf, size_t size);
 
@@ -32,11 +40,36 @@ int peer_address(int fd, char *buf, size_t size);
 
 /*
  * A listening TCP socket on a numeric HOST ("127.0.0.1", "::1", "0.0.0.0") and
- * PORT ("0" lets the kernel choose), with SO_REUSEADDR set before bind (see
+ * PORT (0 lets the kernel choose), with SO_REUSEADDR set before bind (see
  * lesson 06) and the given listen backlog (lesson 07). Returns the fd, or -1
  * with errno set and *failed naming the call that failed ("bind", ...).
  */
-int tcp_listen(const char *host, const char *port, int backlog, const char **failed);
+int tcp_listen(const char *host, uint16_t port, int backlog, const char **failed);
+
+/*
+ * A TCP connection to HOST (a name or a numeric address) and PORT, trying
+ * each address getaddrinfo(3) gives, IPv4 or IPv6, until one connects
+ * (lesson 12). Returns the fd, or -1 with *failed naming what failed:
+ * "socket" or "connect" with errno set (the last address's), or a resolver
+ * failure ("getaddrinfo HOST: Name or service not known") with errno 0.
+ */
+int tcp_connect(const char *host, uint16_t port, const char **failed);
+
+/*
+ * Connect fd to addr, waiting at most ms milliseconds (lesson 03): a
+ * non-blocking connect(2), poll(2) for POLLOUT, then SO_ERROR says how it
+ * ended. fd is blocking again afterwards. 0, or -1 with errno (ETIMEDOUT when
+ * the time ran out, ECONNREFUSED, ...). ms -1: as long as the kernel tries.
+ */
+int connect_deadline(int fd, const struct sockaddr *addr, socklen_t len, int ms);
+
+/* Make fd non-blocking (on = 1) or blocking (on = 0) with fcntl(2) F_SETFL,
+ * keeping its other flags (lesson 03). 0, or -1 with errno. */
+int set_nonblocking(int fd, int on);
+
+/* Milliseconds on CLOCK_MONOTONIC, with fractions: for deadlines and timings,
+ * never affected by setting the date (clock_gettime(2)). */
+double now_ms(void);
 
 /* Print "listening on ADDRESS:PORT" for a listening fd and flush stdout: the
  * line a person reads and the tests wait for. -1 with errno on failure. */

@@ -219,6 +219,10 @@ const char *errno_name(int errnum)
 
 void warn_with(const char *call, int errnum)
 {
+    if (errnum == 0) {          /* no errno behind it: call is the whole message */
+        fprintf(stderr, "%s\n", call);
+        return;
+    }
     fprintf(stderr, "%s: %s (%s)\n", call, errno_name(errnum), strerror(errnum));
 }
 

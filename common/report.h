@@ -22,7 +22,9 @@ _Noreturn void die(const char *call);
 void warn_errno(const char *call);
 
 /* Same as die()/warn_errno() for an explicit error number (getsockopt SO_ERROR,
- * pthread_* and friends return the error instead of setting errno). */
+ * pthread_* and friends return the error instead of setting errno). An error
+ * number of 0 prints call alone: a failure with no errno (tcp_connect's
+ * resolver failure) says everything in its text. */
 _Noreturn void die_with(const char *call, int errnum);
 void warn_with(const char *call, int errnum);
 

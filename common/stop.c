@@ -103,6 +103,19 @@ int wait_or_stop(int fd, short events)
     }
 }
 
+int sleep_or_stop(int ms)
+{
+    struct pollfd p = {.fd = stop_pipe[0], .events = POLLIN};
+    if (stop_signal)
+        return 0;
+    /* An interrupted poll (EINTR) ends the sleep early: the caller's loop
+     * comes back soon enough, and a stop shows in the flag. */
+    int ready = poll(&p, 1, ms);
+    if (ready == -1 && errno != EINTR)
+        return -1;
+    return stop_signal ? 0 : 1;
+}
+
 int stop_fd(void)
 {
     return stop_pipe[0];

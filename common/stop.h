@@ -43,6 +43,10 @@ const char *stop_signal_name(void);
  */
 int wait_or_stop(int fd, short events);
 
+/* Sleep ms milliseconds, or less if a stop is asked: 1 when the time is up,
+ * 0 for a stop, -1 with errno if poll failed. */
+int sleep_or_stop(int ms);
+
 /* The pipe's read end, for a program that waits in poll(2) on many sockets
  * itself (lesson 17): put it in the pollfd array, and poll returns once a
  * stop was asked. -1 before stop_init. */

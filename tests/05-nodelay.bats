@@ -64,7 +64,7 @@ median_ms() {
     start_server rr-server 127.0.0.1 0
     run_prog rr-client -n -c 7 127.0.0.1 "$PORT"
     expect_status 0
-    wait_for_output '^client 127\.0\.0\.1:[0-9]+ closed after 7 requests$'
+    wait_for_output '^client 1: closed after 7 requests$'
 }
 
 @test "the server serves one client after another" {
@@ -108,7 +108,7 @@ median_ms() {
     # wait too, not only the wait for the next client.
     start_server rr-server 127.0.0.1 0
     client_open A
-    wait_for_output '^client 127\.0\.0\.1:[0-9]+ connected$'
+    wait_for_output '^client 1: 127\.0\.0\.1:[0-9]+ connected$'
     stop_server TERM
     expect_equal "exit status after SIGTERM" 0 "$SERVER_STATUS"
     expect_line '^stopped by SIGTERM$' "$(server_output)"

@@ -15,7 +15,7 @@ load helpers/common
     peer -d '12345' 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "The reply" "Hello Client!" "$output"
-    wait_for_output '^read 5 bytes from 127\.0\.0\.1:[0-9]+: 12345$'
+    wait_for_output '^client 1: read 5 bytes: 12345$'
     # 8 bytes: it still takes only 5. Bytes it never read may still sit in
     # the kernel when it closes, and then close() sends a reset instead of
     # a FIN (tcp(7)); whether they do depends on how the bytes arrived, so
@@ -23,7 +23,7 @@ load helpers/common
     peer -d 'abcdefgh' -u 'Hello Client!' 127.0.0.1 "$PORT"
     expect_status 0
     expect_equal "The reply" "Hello Client!" "$output"
-    wait_for_output '^read 5 bytes from 127\.0\.0\.1:[0-9]+: abcde$'
+    wait_for_output '^client [0-9]+: read 5 bytes: abcde$'
 }
 
 @test "hello-server does not answer before it has 5 bytes" {
@@ -60,13 +60,13 @@ load helpers/common
 @test "hello-server serves clients one after another and keeps no fd of theirs" {
     start_server hello-server 127.0.0.1 0
     peer -d '11111' 127.0.0.1 "$PORT"
-    wait_for_output '^closed '
+    wait_for_output '^client [0-9]+: closed'
     before=$(open_fds "$SERVER_PID")
     for i in 1 2 3; do
         peer -d "$i$i$i$i$i" 127.0.0.1 "$PORT"
         expect_equal "Reply $i" "Hello Client!" "$output"
     done
-    wait_for_output "^read 5 bytes from .*: 33333$"
+    wait_for_output "^client [0-9]+: read 5 bytes: 33333$"
     sleep 0.2
     after=$(open_fds "$SERVER_PID")
     [ "$after" -eq "$before" ] || fail "the server had $before fds open after one client, $after after four: it leaks an fd per client"
@@ -178,7 +178,7 @@ load helpers/common
     client_expect A '^2 HI$'
     stop_server INT
     expect_equal "Exit status" 0 "$SERVER_STATUS"
-    grep -q 'stopping on SIGINT' "$SERVER_OUT" || fail "it did not say it was stopping" "$(show_text "output:" "$(server_output)")"
+    grep -q '^stopped by SIGINT$' "$SERVER_OUT" || fail "it did not say it was stopping" "$(show_text "output:" "$(server_output)")"
 }
 
 @test "lines-server with a bad port gets the usage line and exit status 1" {

@@ -14,6 +14,7 @@
  *       getsockopt(2), close(2)
  */
 #include "report.h"
+#include "args.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -115,10 +116,10 @@ static void close_if_open(int fd)
 
 int main(int argc, char **argv)
 {
-    if (argc != 1) {
-        fprintf(stderr, "usage: %s\n", argv[0]);
-        return 1;
-    }
+    usage_init("usage: socket");
+    next_option(argc, argv, "h");       /* no options but -h */
+    if (optind < argc)
+        usage_error(NULL, NULL, NULL);  /* and no arguments */
     // Line-buffered stdout even into a pipe, so output and errors interleave in order.
     setvbuf(stdout, NULL, _IOLBF, 0);
 

@@ -128,14 +128,12 @@ int main(int argc, char **argv)
 {
     long buffer = DEFAULT_BUFFER;
     const char *why;
-    if (argc > 2 || (argc == 2 && strcmp(argv[1], "-h") == 0)) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    if (argc == 2 && parse_long(argv[1], 1, 1L << 30, &buffer, &why) == -1) {
-        fprintf(stderr, "options: BUFFER_BYTES %s: %s\n%s\n", argv[1], why, USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");       /* no options but -h */
+    if (argc - optind > 1)
+        usage_error(NULL, NULL, NULL);
+    if (optind < argc && parse_long(argv[optind], 1, 1L << 30, &buffer, &why) == -1)
+        usage_error("BUFFER_BYTES", argv[optind], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);

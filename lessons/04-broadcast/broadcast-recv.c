@@ -68,14 +68,12 @@ int main(int argc, char **argv)
 {
     uint16_t port = BROADCAST_PORT;
     const char *why;
-    if (argc > 2 || (argc == 2 && strcmp(argv[1], "-h") == 0)) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    if (argc == 2 && parse_port(argv[1], &port, &why) == -1) {
-        fprintf(stderr, "broadcast-recv: port %s: %s\n%s\n", argv[1], why, USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");       /* no options but -h */
+    if (argc - optind > 1)
+        usage_error(NULL, NULL, NULL);
+    if (optind < argc && parse_port(argv[optind], &port, &why) == -1)
+        usage_error("port", argv[optind], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     if (pipe(stop_pipe) == -1)

@@ -32,22 +32,15 @@
 int main(int argc, char **argv)
 {
     int broadcast = 0, opt;
-    while ((opt = getopt(argc, argv, "bh")) != -1) {
-        switch (opt) {
-        case 'b': broadcast = 1; break;
-        default: fprintf(stderr, "%s\n", USAGE); return 1;
-        }
-    }
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "bh")) != -1)
+        broadcast = 1;                  /* -b, the only option but -h */
     uint16_t port = BROADCAST_PORT;
     const char *message = "hello, everyone", *why;
-    if (argc - optind > 2) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    if (optind < argc && parse_port(argv[optind], &port, &why) == -1) {
-        fprintf(stderr, "broadcast-send: port %s: %s\n%s\n", argv[optind], why, USAGE);
-        return 1;
-    }
+    if (argc - optind > 2)
+        usage_error(NULL, NULL, NULL);
+    if (optind < argc && parse_port(argv[optind], &port, &why) == -1)
+        usage_error("port", argv[optind], why);
     if (optind + 1 < argc)
         message = argv[optind + 1];
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -16,6 +16,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 #include "rr.h"
 
@@ -31,24 +32,20 @@
 #define USAGE "usage: rr-server [ADDRESS [PORT]]"
 
 /* Answer one client's requests until it closes; returns how many it sent. */
-static long serve(int conn)
+static long answer(int conn)
 {
     static unsigned char body[RR_MAX_BODY];
     long requests = 0;
     for (;;) {
         unsigned char header[RR_HEADER_SIZE];
-        // Wait for the next request, or for SIGINT/SIGTERM (common/stop.h:
-        // a stop that lands at any moment ends this wait).
-        int ready = wait_or_stop(conn, POLLIN);
-        if (ready == -1)
-            warn_errno("poll");
-        if (ready != 1)
-            return requests;
+        // rr_recv_full waits in wait_or_stop (common/stop.h): SIGINT/SIGTERM
+        // end the wait for the next request, or for the rest of one.
         int got = rr_recv_full(conn, header, sizeof header);
         if (got == 0)
             return requests;                 /* the client is done */
         if (got == -1) {
-            warn_errno("recv");
+            if (!stop_requested())
+                warn_errno("recv");
             return requests;
         }
         unsigned long len = rr_get_length(header);
@@ -60,7 +57,7 @@ static long serve(int conn)
         // with the header received and (delayed) not yet acknowledged.
         got = rr_recv_full(conn, body, len);
         if (got != 1) {
-            if (got == -1)
+            if (got == -1 && !stop_requested())
                 warn_errno("recv");
             return requests;
         }
@@ -76,58 +73,30 @@ static long serve(int conn)
     }
 }
 
+/* One client: its requests answered, a line to say how many, close. */
+static void serve(long n, int conn, void *unused)
+{
+    (void)unused;
+    long requests = answer(conn);
+    printf("client %ld: closed after %ld requests\n", n, requests);
+    if (close(conn) == -1)
+        warn_errno("close");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "-h") == 0) {
-        printf("%s\n", USAGE);
-        return 0;
-    }
-    if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    const char *host = argc > 1 ? argv[1] : "127.0.0.1";
-    const char *port = argc > 2 ? argv[2] : "9999", *why;
-    uint16_t port_number;
-    if (parse_port(port, &port_number, &why) == -1) {
-        fprintf(stderr, "rr-server: port %s: %s\n%s\n", port, why, USAGE);
-        return 1;
-    }
+    const char *host = "127.0.0.1";
+    uint16_t port = 9999;
+
+    usage_init(USAGE);
+    next_option(argc, argv, "h");       /* no options but -h */
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    if (stop_init() == -1)      /* SIGINT/SIGTERM end the waits below, race-free */
-        die("stop_init");
     signal(SIGPIPE, SIG_IGN);   /* a client gone mid-reply is EPIPE, not death */
-
-    // The listening socket comes from common/net.h; lessons 06 and 07 build it by hand.
-    const char *failed;
-    int fd = tcp_listen(host, port, 16, &failed);
-    if (fd == -1)
-        die(failed);
-    if (announce_listening(fd) == -1)
-        die("getsockname");
-
-    int ready;
-    while ((ready = wait_or_stop(fd, POLLIN)) == 1) {
-        int conn = accept(fd, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");
-            continue;
-        }
-        char who[ADDRESS_TEXT_MAX];
-        if (peer_address(conn, who, sizeof who) == -1)
-            snprintf(who, sizeof who, "?");
-        printf("client %s connected\n", who);
-        long requests = serve(conn);
-        printf("client %s closed after %ld requests\n", who, requests);
-        if (close(conn) == -1)
-            warn_errno("close");
-    }
-    if (ready == -1)
-        die("poll");
-    printf("stopped by %s\n", stop_signal_name());
-    if (close(fd) == -1)
-        die("close");
+    // common/server.h: the listening socket (lessons 06-08 build it by hand)
+    // and a one-at-a-time accept loop that SIGINT/SIGTERM end, race-free.
+    int listener = server_start(host, port, 16);
+    serve_until_stopped(listener, serve, NULL);
     return 0;
 }

@@ -10,7 +10,10 @@
 #ifndef RR_H
 #define RR_H
 
+#include "stop.h"
+
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,11 +23,19 @@
 #define RR_REPLY "ok"
 
 /* Receive exactly len bytes (a byte stream may deliver them in pieces, see
- * lesson 10). Returns 1 when all came, 0 if the peer closed first, -1 with errno. */
+ * lesson 10). Returns 1 when all came, 0 if the peer closed first, -1 with
+ * errno: EINTR when SIGINT/SIGTERM asked to stop (common/stop.h; a peer
+ * that stops halfway through a request must not keep a server from it). */
 static inline int rr_recv_full(int fd, void *buf, size_t len)
 {
     char *p = buf;
     while (len > 0) {
+        int ready = wait_or_stop(fd, POLLIN);
+        if (ready != 1) {
+            if (ready == 0)
+                errno = EINTR;
+            return -1;
+        }
         ssize_t n = recv(fd, p, len, 0);
         if (n == -1) {
             if (errno == EINTR)

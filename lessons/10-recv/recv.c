@@ -25,6 +25,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <ctype.h>
@@ -40,14 +41,6 @@
 
 #define USAGE "usage: recv [-d MS] [-s SIZE] [-r RCVBUF] [ADDRESS [PORT]]"
 #define SHOW_MAX 24     /* bytes of each chunk shown */
-
-_Noreturn static void usage_error(const char *what, const char *text, const char *why)
-{
-    if (what != NULL)
-        fprintf(stderr, "recv: %s %s: %s\n", what, text, why);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
 
 /* Print up to SHOW_MAX bytes of buf in quotes, with \n, \r, \t and \xHH for
  * what a terminal would not show, and "..." if there is more. */
@@ -68,13 +61,20 @@ static void show_bytes(const char *buf, size_t len)
         fputs("...", stdout);
 }
 
+/* What every client gets: a buffer of size bytes, and a delay first. */
+struct job {
+    char *buf;
+    size_t size;
+    long delay_ms;
+};
+
 /* Read one client until it closes, report, answer with the count, close. */
-static void serve(long client, int conn, char *buf, size_t size, long delay_ms)
+static void serve(long client, int conn, void *ctx)
 {
-    char peer[ADDRESS_TEXT_MAX];
-    if (peer_address(conn, peer, sizeof peer) == -1)
-        snprintf(peer, sizeof peer, "(unknown)");
-    printf("client %ld: %s connected\n", client, peer);
+    const struct job *job = ctx;
+    char *buf = job->buf;
+    size_t size = job->size;
+    long delay_ms = job->delay_ms;
     if (delay_ms > 0) {
         printf("client %ld: waiting %ld ms before the first recv\n", client, delay_ms);
         poll(NULL, 0, (int)delay_ms);       /* a sleep a signal can cut short */
@@ -133,7 +133,8 @@ int main(int argc, char **argv)
     uint16_t port = 9999;
     int opt;
 
-    while ((opt = getopt(argc, argv, "d:s:r:h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "d:s:r:h")) != -1) {
         switch (opt) {
         case 'd':
             if (parse_long(optarg, 0, 60000, &delay_ms, &why) == -1)
@@ -147,19 +148,9 @@ int main(int argc, char **argv)
             if (parse_long(optarg, 1, INT_MAX, &rcvbuf, &why) == -1)
                 usage_error("rcvbuf", optarg, why);
             break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            usage_error(NULL, NULL, NULL);
         }
     }
-    if (argc - optind > 2)
-        usage_error(NULL, NULL, NULL);
-    if (argc - optind >= 1)
-        host = argv[optind];
-    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1)
-        usage_error("port", argv[optind + 1], why);
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     char *buf = malloc((size_t)size);
@@ -171,10 +162,8 @@ int main(int argc, char **argv)
         die("stop_init");
 
     /* Lesson 09's send_all (the reply) sends with MSG_NOSIGNAL: no SIGPIPE. */
-    char port_text[8];
-    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
     const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port_text, 5, &failed);
+    int listener = tcp_listen(host, port, 5, &failed);
     if (listener == -1)
         die(failed);
     // Set on the listener, SO_RCVBUF is inherited by every accepted socket,
@@ -187,23 +176,8 @@ int main(int argc, char **argv)
     if (announce_listening(listener) == -1)
         die("getsockname");
 
-    long clients = 0;
-    int ready;
-    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
-        int conn = accept(listener, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");
-            continue;
-        }
-        serve(++clients, conn, buf, (size_t)size, delay_ms);
-    }
-
-    if (ready == -1)
-        die("poll");
-    printf("stopped by %s\n", stop_signal_name());
+    struct job job = {buf, (size_t)size, delay_ms};
+    serve_until_stopped(listener, serve, &job);
     free(buf);
-    if (close(listener) == -1)
-        die("close");
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <ctype.h>
@@ -102,13 +103,9 @@ static void log_line(long client, const char *line, size_t len)
 }
 
 /* Greet one client, echo its lines until it leaves, close. */
-static void serve(long client, int conn)
+static void serve(long client, int conn, void *unused)
 {
-    char peer[ADDRESS_TEXT_MAX];
-    if (peer_address(conn, peer, sizeof peer) == -1)
-        snprintf(peer, sizeof peer, "(unknown)");
-    printf("client %ld: %s connected\n", client, peer);
-
+    (void)unused;
     // send_all (common/net.h, written in lesson 09): every byte, no SIGPIPE.
     if (send_all(conn, GREETING, strlen(GREETING)) == -1) {
         char call[64];
@@ -156,54 +153,16 @@ static void serve(long client, int conn)
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *why;
+    const char *host = "127.0.0.1";
     uint16_t port = 9999;
 
-    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("%s\n", USAGE);
-        return 0;
-    }
-    if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    if (argc >= 2)
-        host = argv[1];
-    if (argc == 3 && parse_port(argv[2], &port, &why) == -1) {
-        fprintf(stderr, "echo-server: port %s: %s\n%s\n", argv[2], why, USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");       /* no options but -h */
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* SIGINT and SIGTERM end every wait at any moment (common/stop.h). */
-    if (stop_init() == -1)
-        die("stop_init");
-
-    char port_text[8];
-    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
-    const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port_text, 5, &failed);
-    if (listener == -1)
-        die(failed);
-    if (announce_listening(listener) == -1)
-        die("getsockname");
-
-    long clients = 0;
-    int ready;
-    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
-        int conn = accept(listener, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");
-            continue;
-        }
-        serve(++clients, conn);
-    }
-
-    if (ready == -1)
-        die("poll");
-    printf("stopped by %s\n", stop_signal_name());
-    if (close(listener) == -1)
-        die("close");
+    /* SIGINT and SIGTERM end every wait at any moment (common/server.h). */
+    int listener = server_start(host, port, 5);
+    serve_until_stopped(listener, serve, NULL);
     return 0;
 }

@@ -72,14 +72,12 @@ int main(int argc, char **argv)
     const char *why;
     uint16_t port;
 
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("%s\n", USAGE);
-        return 0;
-    }
-    if (argc > 4) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");       /* no options but -h ("--" ends them) */
+    argc -= optind - 1;                 /* the arguments after the options */
+    argv += optind - 1;
+    if (argc > 4)
+        usage_error(NULL, NULL, NULL);
     if (argc >= 2)
         host = argv[1];
     if (argc >= 3)
@@ -93,10 +91,8 @@ int main(int argc, char **argv)
         bad_port = 1;
         why = "no server listens on port 0";
     }
-    if (bad_port) {
-        fprintf(stderr, "client: port %s: %s\n%s\n", port_text, why, USAGE);
-        return 1;
-    }
+    if (bad_port)
+        usage_error("port", port_text, why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     printf("connecting to %s port %s\n", host, port_text);

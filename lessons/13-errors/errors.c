@@ -65,7 +65,7 @@ static int report(const char *call, int err, int expected)
 static int loopback_listener(int backlog, struct sockaddr_in *addr)
 {
     const char *failed;
-    int fd = tcp_listen("127.0.0.1", "0", backlog, &failed);
+    int fd = tcp_listen("127.0.0.1", 0, backlog, &failed);
     if (fd == -1)
         die(failed);
     socklen_t len = sizeof *addr;

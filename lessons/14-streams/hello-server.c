@@ -19,8 +19,9 @@
 
 #define GREETING "Hello Client!"
 
-static void serve(int conn, const char *peer)
+static void serve(long n, int conn, void *unused)
 {
+    (void)unused;
     FILE *in, *out;
     if (open_streams(conn, &in, &out) == -1) {
         warn_errno("open_streams");
@@ -29,14 +30,23 @@ static void serve(int conn, const char *peer)
 
     char data[6] = {0};
     size_t got = 0;
+    // The stream's buffer is still empty: wait in poll(2) for bytes or a
+    // stop (common/stop.h), so a SIGTERM that came just before cannot be
+    // followed by a read that sleeps on (streams.h says why only here).
+    if (wait_or_stop(conn, POLLIN) != 1) {
+        fclose(out);
+        fclose(in);
+        printf("client %ld: closed, the server is stopping\n", n);
+        return;
+    }
     // TODO: read exactly 5 bytes from `in` into data with fread(3); it keeps reading
     // TODO: until it has them, or the client closes, or an error. Store the count in got.
     if (got < 5) {
         if (ferror(in))
             warn_errno("fread");
-        printf("%s sent %zu bytes, then closed: no answer\n", peer, got);
+        printf("client %ld: sent %zu bytes, then closed: no answer\n", n, got);
     } else {
-        printf("read 5 bytes from %s: %s\n", peer, data);
+        printf("client %ld: read 5 bytes: %s\n", n, data);
         int sent = -1;
         // TODO: write GREETING to `out` with fputs(3), then push it out with fflush(3):
         // TODO: until then it waits in this process's buffer. sent = 0 when both worked.
@@ -44,16 +54,16 @@ static void serve(int conn, const char *peer)
         if (sent == -1)
             warn_errno("fflush");   // EPIPE or ECONNRESET: the client has gone
         else
-            printf("sent \"%s\" to %s\n", GREETING, peer);
+            printf("client %ld: sent \"%s\"\n", n, GREETING);
     }
 
     // TODO: close each stream once with fclose(3): it flushes and closes that stream's fd,
     // TODO: so no close(conn) after it (that would close a number twice).
     (void)out;
-    printf("closed %s\n", peer);
+    printf("client %ld: closed\n", n);
 }
 
 int main(int argc, char **argv)
 {
-    return run_server(argc, argv, "hello-server", serve);
+    return run_server(argc, argv, "usage: hello-server [ADDRESS [PORT]]", serve);
 }

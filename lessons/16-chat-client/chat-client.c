@@ -35,13 +35,6 @@
 
 enum { POLL_STDIN, POLL_NET };  /* our two slots in the pollfd array */
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Connect to HOST PORT, trying each address getaddrinfo(3) gives (IPv4, IPv6). */
 static int connect_to(const char *host, const char *port)
 {

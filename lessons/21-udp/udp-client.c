@@ -46,14 +46,6 @@
 #define USAGE "usage: udp-client [-c] [-n TRIES] [-t MS] HOST PORT MESSAGE..."
 #define MAX_DATAGRAM 65536
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        die("clock_gettime");
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Same family, address and port? (Where a reply says it comes from.) */
 static int same_address(const struct sockaddr_storage *a, const struct sockaddr *b)
 {

@@ -33,8 +33,10 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,13 +47,6 @@
 #define USAGE "usage: udp-echo-server [-b BYTES] [-l PERCENT] [ADDRESS [PORT]]"
 #define MAX_DATAGRAM 65536      /* a UDP length field is 16 bits */
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 /* Is datagram number k (1, 2, ...) one of the PERCENT% to drop? Spread evenly:
  * drop it when ceil(k * p / 100) steps up. 100 drops all, 0 none. */
 static int dropped(unsigned long k, long percent)
@@ -59,25 +54,18 @@ static int dropped(unsigned long k, long percent)
     return (k * percent + 99) / 100 > ((k - 1) * percent + 99) / 100;
 }
 
-/* A UDP socket bound to HOST:PORT (numeric); dies on failure. */
-static int udp_bind(const char *host, const char *port)
+/* A UDP socket bound to HOST:PORT (HOST numeric); dies on failure. */
+static int udp_bind(const char *host, uint16_t port)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
-        .ai_socktype = SOCK_DGRAM,
-        .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-    };
-    struct addrinfo *res;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0)
-        die_msg("getaddrinfo %s %s: %s", host, port, gai_strerror(rc));
-    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    struct sockaddr_storage addr;
+    socklen_t len;
+    numeric_address(host, port, &addr, &len);   /* endpoint_args checked host */
+    int fd = socket(addr.ss_family, SOCK_DGRAM, 0);
     if (fd == -1)
         die("socket");
     // No listen, no accept: a bound UDP socket is ready to receive.
-    if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+    if (bind(fd, (struct sockaddr *)&addr, len) == -1)
         die("bind");
-    freeaddrinfo(res);
     return fd;
 }
 
@@ -86,47 +74,28 @@ int main(int argc, char **argv)
     long size = MAX_DATAGRAM, loss = 0;
     const char *why;
     int opt;
-    while ((opt = getopt(argc, argv, "b:l:h")) != -1) {
-        switch (opt) {
-        case 'b':
-            if (parse_long(optarg, 1, MAX_DATAGRAM, &size, &why) == -1)
-                die_msg("udp-echo-server: -b %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 'l':
-            if (parse_long(optarg, 0, 100, &loss, &why) == -1)
-                die_msg("udp-echo-server: -l %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 'h': printf("%s\n", USAGE); return 0;
-        default: fprintf(stderr, "%s\n", USAGE); return 1;
-        }
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "b:l:h")) != -1) {
+        if (opt == 'b' && parse_long(optarg, 1, MAX_DATAGRAM, &size, &why) == -1)
+            usage_error("-b", optarg, why);
+        if (opt == 'l' && parse_long(optarg, 0, 100, &loss, &why) == -1)
+            usage_error("-l", optarg, why);
     }
-    const char *host = "127.0.0.1", *port_text = "9999";
-    uint16_t port;
-    if (argc - optind > 2) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
-    if (optind < argc)
-        host = argv[optind];
-    if (optind + 1 < argc)
-        port_text = argv[optind + 1];
-    if (parse_port(port_text, &port, &why) == -1)
-        die_msg("udp-echo-server: port %s: %s\n%s", port_text, why, USAGE);
+    const char *host = "127.0.0.1";
+    uint16_t port = 9999;
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // No SA_RESTART: a signal interrupts recvfrom (EINTR) and the loop ends.
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
-
-    int fd = udp_bind(host, port_text);
+    if (stop_init() == -1)      /* SIGINT/SIGTERM end the wait below, race-free */
+        die("stop_init");
+    int fd = udp_bind(host, port);
     if (announce_listening(fd) == -1)
         die("getsockname");
 
     static unsigned char data[MAX_DATAGRAM];
     unsigned long count = 0;
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(fd, POLLIN)) == 1) {
         struct sockaddr_storage from;
         socklen_t from_len = sizeof from;
         // TODO: receive one datagram into data (size bytes) with recvfrom(2), keeping the
@@ -160,7 +129,9 @@ int main(int argc, char **argv)
         if (sent == -1)
             warn_errno("sendto");
     }
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (ready == -1)
+        die("poll");
+    printf("stopped by %s\n", stop_signal_name());
     if (close(fd) == -1)
         die("close");
     return 0;

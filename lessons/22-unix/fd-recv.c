@@ -24,6 +24,7 @@
  * Read: unix(7) (SCM_RIGHTS), cmsg(3), recvmsg(2)
  */
 #include "report.h"
+#include "args.h"
 #include "unix.h"
 
 #include <errno.h>
@@ -65,10 +66,11 @@ static int receive_fd(int sock)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");               /* no options but -h */
+    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
+    if (argc < 2 || argc > 3)
+        usage_error(NULL, NULL, NULL);
     const char *name = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3) {

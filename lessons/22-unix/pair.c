@@ -22,6 +22,7 @@
  * Read: socketpair(2), fork(2), unix(7), waitpid(2), shutdown(2)
  */
 #include "report.h"
+#include "args.h"
 #include "net.h"
 
 #include <errno.h>
@@ -65,11 +66,13 @@ static void child(int fd, pid_t parent)
 
 int main(int argc, char **argv)
 {
-    const char *message = argc > 1 ? argv[1] : "ping";
-    if (argc > 2 || strlen(message) > 200) {
-        fprintf(stderr, "usage: pair [MESSAGE]   (MESSAGE at most 200 bytes)\n");
-        return 1;
-    }
+    usage_init("usage: pair [MESSAGE]   (MESSAGE at most 200 bytes)");
+    next_option(argc, argv, "h");       /* no options but -h ("--" ends them) */
+    const char *message = optind < argc ? argv[optind] : "ping";
+    if (argc - optind > 1)
+        usage_error(NULL, NULL, NULL);
+    if (strlen(message) > 200)
+        usage_error("MESSAGE", "", "longer than 200 bytes");
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     int sv[2];

@@ -19,6 +19,7 @@
  * Read: unix(7), connect(2), shutdown(2)
  */
 #include "report.h"
+#include "args.h"
 #include "net.h"
 #include "unix.h"
 
@@ -32,10 +33,11 @@
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");               /* no options but -h */
+    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
+    if (argc < 2)
+        usage_error(NULL, NULL, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct sockaddr_un addr;
     socklen_t addr_len;

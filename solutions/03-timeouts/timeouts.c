@@ -38,14 +38,6 @@
 #define USAGE "usage: timeouts recv|connect HOST PORT MS"
 #define MAX_MS 3600000L     /* an hour is plenty for a lesson */
 
-/* Milliseconds on a clock that never jumps (unlike the time of day). */
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /*
  * Make every later recv on fd give up after ms milliseconds (0: never).
  * Returns 0, or -1 with errno set.
@@ -197,27 +189,23 @@ static int try_connect(const char *host, const char *port, long ms)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");               /* no options but -h */
+    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
+    if (argc != 5)
+        usage_error(NULL, NULL, NULL);
     const char *why;
     uint16_t port;
     long ms;
-    if (parse_port(argv[3], &port, &why) == -1) {
-        fprintf(stderr, "timeouts: port %s: %s\n%s\n", argv[3], why, USAGE);
-        return 1;
-    }
-    if (parse_long(argv[4], 0, MAX_MS, &ms, &why) == -1) {
-        fprintf(stderr, "timeouts: MS %s: %s\n%s\n", argv[4], why, USAGE);
-        return 1;
-    }
+    if (parse_port(argv[3], &port, &why) == -1)
+        usage_error("port", argv[3], why);
+    if (parse_long(argv[4], 0, MAX_MS, &ms, &why) == -1)
+        usage_error("MS", argv[4], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     if (strcmp(argv[1], "recv") == 0)
         return try_recv(argv[2], argv[3], ms);
     if (strcmp(argv[1], "connect") == 0)
         return try_connect(argv[2], argv[3], ms);
-    fprintf(stderr, "%s\n", USAGE);
-    return 1;
+    usage_error(NULL, NULL, NULL);
 }

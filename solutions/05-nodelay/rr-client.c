@@ -39,14 +39,6 @@
 #define USAGE "usage: rr-client [-n] [-c ROUNDS] [-s BYTES] [ADDRESS [PORT]]"
 #define MAX_ROUNDS 1000
 
-_Noreturn static void usage_error(const char *what, const char *text, const char *why)
-{
-    if (what != NULL)
-        fprintf(stderr, "rr-client: %s %s: %s\n", what, text, why);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
-
 /* Turn Nagle's algorithm off (on = 1) or leave it on (on = 0).
  * 0 on success, -1 with errno set. */
 static int set_nodelay(int fd, int on)
@@ -75,34 +67,10 @@ static int get_nodelay(int fd, int *on)
     //@end
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-/* Connect to host:port (numeric or a name), IPv4 or IPv6; dies on failure. */
-static int connect_to(const char *host, const char *port)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0)
-        die_msg("getaddrinfo %s %s: %s", host, port, gai_strerror(rc));
-    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd == -1)
-        die("socket");
-    if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
-        die("connect");
-    freeaddrinfo(res);
-    return fd;
 }
 
 /* One round: header, body (two sends), then the whole reply. Dies on failure. */
@@ -130,7 +98,8 @@ int main(int argc, char **argv)
     int nodelay = 0, opt;
     long rounds = 20, size = 100;
     const char *why;
-    while ((opt = getopt(argc, argv, "nc:s:h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "nc:s:h")) != -1) {
         switch (opt) {
         case 'n': nodelay = 1; break;
         case 'c':
@@ -141,20 +110,16 @@ int main(int argc, char **argv)
             if (parse_long(optarg, 1, RR_MAX_BODY, &size, &why) == -1)
                 usage_error("body size", optarg, why);
             break;
-        case 'h': printf("%s\n", USAGE); return 0;
-        default: usage_error(NULL, NULL, NULL);
         }
     }
-    if (argc - optind > 2)
-        usage_error(NULL, NULL, NULL);
-    const char *host = argc - optind >= 1 ? argv[optind] : "127.0.0.1";
-    const char *port = argc - optind == 2 ? argv[optind + 1] : "9999";
-    uint16_t port_number;
-    if (parse_port(port, &port_number, &why) == -1)
-        usage_error("port", port, why);
+    const char *host = "127.0.0.1", *failed;
+    uint16_t port = 9999;
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int fd = connect_to(host, port);
+    int fd = tcp_connect(host, port, &failed);      /* common/net.h, lesson 12 */
+    if (fd == -1)
+        die(failed);
     // Set it right after connect and before the first byte: it changes how
     // every later small send is held back or sent.
     if (set_nodelay(fd, nodelay) == -1)

@@ -26,10 +26,12 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,27 +41,14 @@
 
 #define USAGE "usage: bind [-r] [-1] [-2] [ADDRESS [PORT]]"
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-_Noreturn static void usage_error(void)
-{
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
-
 /*
  * Fill a socket address from a numeric IPv4 or IPv6 address and a port.
  * Both the address and the port go in network byte order (big-endian):
  * inet_pton writes the address that way, htons converts the port. Zero the
  * whole struct first: sin_zero and sin6_flowinfo/sin6_scope_id must be 0.
- * Returns 0, or -1 if text is not a numeric address.
+ * text was checked to be numeric (endpoint_args, common/args.h).
  */
-static int make_address(const char *text, uint16_t port,
+static void make_address(const char *text, uint16_t port,
                         struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
@@ -69,30 +58,12 @@ static int make_address(const char *text, uint16_t port,
         in4->sin_family = AF_INET;
         in4->sin_port = htons(port);
         *len = sizeof *in4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+    } else {
+        inet_pton(AF_INET6, text, &in6->sin6_addr);
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(port);
         *len = sizeof *in6;
-        return 0;
     }
-    return -1;
-}
-
-/* Wait for SIGINT or SIGTERM without a race: the signals are blocked except
- * inside sigsuspend(2), so one that arrives early is not lost. */
-static void wait_for_stop_signal(void)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &block, &old) == -1)
-        die("sigprocmask");
-    while (!stop_signal)
-        sigsuspend(&old);
-    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* -1: take one connection and close it first. The side that closes first
@@ -100,12 +71,16 @@ static void wait_for_stop_signal(void)
  * server. That TIME_WAIT entry keeps the server's address and port busy. */
 static void accept_one_and_close(int fd)
 {
+    // Wait in poll(2) for a client or a stop (common/stop.h, as lesson 04
+    // wrote it): a SIGTERM landing just before accept() would block is not lost.
+    int ready = wait_or_stop(fd, POLLIN);
+    if (ready == -1)
+        die("poll");
+    if (ready == 0)
+        return;            /* stopped by a signal before anyone came */
     int conn = accept(fd, NULL, NULL);
-    if (conn == -1) {
-        if (errno == EINTR)
-            return;        /* stopped by a signal before anyone came */
+    if (conn == -1)
         die("accept");
-    }
     char peer[ADDRESS_TEXT_MAX];
     if (peer_address(conn, peer, sizeof peer) == -1)
         die("getpeername");
@@ -117,36 +92,25 @@ static void accept_one_and_close(int fd)
 int main(int argc, char **argv)
 {
     int reuse = 0, once = 0, twice = 0, opt;
-    while ((opt = getopt(argc, argv, "r12h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "r12h")) != -1) {
         switch (opt) {
         case 'r': reuse = 1; break;
         case '1': once = 1; break;
         case '2': twice = 1; break;
-        case 'h': printf("%s\n", USAGE); return 0;
-        default: usage_error();
         }
     }
-    if (argc - optind > 2)
-        usage_error();
-    const char *host = argc - optind >= 1 ? argv[optind] : "127.0.0.1", *why;
+    const char *host = "127.0.0.1";
     uint16_t port = 9999;
-    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1) {
-        fprintf(stderr, "bind: port %s: %s\n", argv[optind + 1], why);
-        usage_error();
-    }
+    endpoint_args(argc, argv, &host, &port);
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    if (make_address(host, port, &addr, &addr_len) == -1) {
-        fprintf(stderr, "bind: %s: not a numeric IPv4 or IPv6 address\n", host);
-        usage_error();
-    }
+    make_address(host, port, &addr, &addr_len);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* No SA_RESTART: SIGTERM must interrupt a blocked accept() in -1 mode. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* SIGINT/SIGTERM: common/stop.h, lesson 04's self-pipe as a helper. */
+    if (stop_init() == -1)
+        die("stop_init");
 
     int fd = socket(addr.ss_family, SOCK_STREAM, 0);
     if (fd == -1)
@@ -214,10 +178,10 @@ int main(int argc, char **argv)
 
     if (once)
         accept_one_and_close(fd);
-    else
-        wait_for_stop_signal();
-    if (stop_signal)
-        printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (wait_or_stop(-1, 0) == -1)     /* fd -1: poll waits on the pipe alone */
+        die("poll");
+    if (stop_requested())
+        printf("stopped by %s\n", stop_signal_name());
     if (close(fd) == -1)
         die("close");
     return 0;

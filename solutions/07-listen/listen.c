@@ -22,6 +22,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "stop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,44 +38,6 @@
 #include <unistd.h>
 
 #define USAGE "usage: listen [-b BACKLOG] [ADDRESS [PORT]]"
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-_Noreturn static void usage_error(const char *what)
-{
-    if (what != NULL)
-        fprintf(stderr, "listen: %s\n", what);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
-
-/* Turn a numeric IPv4 or IPv6 address and a port into a socket address
- * (lesson 06 explains each field). 0 on success, -1 if text is no address. */
-static int make_address(const char *text, uint16_t port,
-                        struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(port);
-        *len = sizeof *in4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        *len = sizeof *in6;
-        return 0;
-    }
-    return -1;
-}
 
 /*
  * What ss(8) shows as Recv-Q and Send-Q for a listening socket: the number of
@@ -109,42 +72,20 @@ int main(int argc, char **argv)
     uint16_t port = 9999;
     int opt;
 
-    while ((opt = getopt(argc, argv, "b:h")) != -1) {
-        switch (opt) {
-        case 'b':
-            if (parse_long(optarg, 0, INT_MAX, &backlog, &why) == -1) {
-                fprintf(stderr, "listen: backlog %s: %s\n", optarg, why);
-                usage_error(NULL);
-            }
-            break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            usage_error(NULL);
-        }
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "b:h")) != -1) {
+        if (opt == 'b' && parse_long(optarg, 0, INT_MAX, &backlog, &why) == -1)
+            usage_error("backlog", optarg, why);
     }
-    if (argc - optind > 2)
-        usage_error(NULL);
-    if (argc - optind >= 1)
-        host = argv[optind];
-    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1) {
-        fprintf(stderr, "listen: port %s: %s\n", argv[optind + 1], why);
-        usage_error(NULL);
-    }
+    endpoint_args(argc, argv, &host, &port);
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    if (make_address(host, port, &addr, &addr_len) == -1) {
-        fprintf(stderr, "listen: %s: not a numeric IPv4 or IPv6 address\n", host);
-        usage_error(NULL);
-    }
+    numeric_address(host, port, &addr, &addr_len);    /* lesson 06's, in common/net.h */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* No SA_RESTART: a signal must interrupt poll() below, so we can stop. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* SIGINT/SIGTERM: common/stop.h (lesson 04's self-pipe, as a helper). */
+    if (stop_init() == -1)
+        die("stop_init");
 
     /* socket, SO_REUSEADDR, bind: lesson 06. */
     int fd = socket(addr.ss_family, SOCK_STREAM, 0);
@@ -173,7 +114,8 @@ int main(int argc, char **argv)
     /* Watch the accept queue ten times a second; say so when it changes. */
     long last = -1;          /* what we printed last: a count, or -2/-3 below */
     unsigned waiting = 0, limit = 0;
-    while (!stop_signal) {
+    int awake;
+    do {
         int state = accept_queue(fd, &waiting, &limit);
         if (state == -1 && last != -2) {
             warn_errno("getsockopt TCP_INFO");
@@ -186,14 +128,14 @@ int main(int argc, char **argv)
             printf("accept queue: %u waiting (limit %u)\n", waiting, limit);
             last = waiting;
         }
-        // poll with no fds is a sleep that a signal interrupts (EINTR).
-        if (poll(NULL, 0, 100) == -1 && errno != EINTR)
-            die("poll");
-    }
+        // A tenth of a second, cut short by SIGINT/SIGTERM whenever it lands.
+    } while ((awake = sleep_or_stop(100)) == 1);
+    if (awake == -1)
+        die("poll");
 
     // close(2) on a listener also drops every connection still queued: the
     // kernel resets them, and their clients see ECONNRESET.
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    printf("stopped by %s\n", stop_signal_name());
     if (close(fd) == -1)
         die("close");
     return 0;

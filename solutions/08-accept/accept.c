@@ -35,14 +35,6 @@
 
 #define USAGE "usage: accept [-n COUNT] [ADDRESS [PORT]]"
 
-_Noreturn static void usage_error(const char *what, const char *text, const char *why)
-{
-    if (what != NULL)
-        fprintf(stderr, "accept: %s %s: %s\n", what, text, why);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
-
 /*
  * Print one line about connection n on fd:
  *   connection 1: fd 4, local 127.0.0.1:9999, peer 127.0.0.1:51234
@@ -90,25 +82,16 @@ int main(int argc, char **argv)
     uint16_t port = 9999;
     int opt;
 
-    while ((opt = getopt(argc, argv, "n:h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "n:h")) != -1) {
         switch (opt) {
         case 'n':
             if (parse_long(optarg, 1, LONG_MAX, &count, &why) == -1)
                 usage_error("count", optarg, why);
             break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            usage_error(NULL, NULL, NULL);
         }
     }
-    if (argc - optind > 2)
-        usage_error(NULL, NULL, NULL);
-    if (argc - optind >= 1)
-        host = argv[optind];
-    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1)
-        usage_error("port", argv[optind + 1], why);
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* SIGINT and SIGTERM end the wait below at any moment: see common/stop.h
@@ -117,10 +100,8 @@ int main(int argc, char **argv)
         die("stop_init");
 
     /* socket, SO_REUSEADDR, bind and listen, as lessons 06 and 07 wrote them. */
-    char port_text[8];
-    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
     const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port_text, 5, &failed);
+    int listener = tcp_listen(host, port, 5, &failed);
     if (listener == -1)
         die(failed);
     if (announce_listening(listener) == -1)

@@ -29,6 +29,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <errno.h>
@@ -50,14 +51,6 @@
 static void on_alarm(int sig)
 {
     (void)sig;
-}
-
-_Noreturn static void usage_error(const char *what, const char *text, const char *why)
-{
-    if (what != NULL)
-        fprintf(stderr, "send: %s %s: %s\n", what, text, why);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
 }
 
 /* What the send-all loop did, for the report line. */
@@ -116,13 +109,20 @@ static int send_all_counted(int fd, const char *buf, size_t len, struct send_sta
     //@end
 }
 
+/* What every client gets: the payload, and the SO_SNDBUF to send it with. */
+struct job {
+    const char *payload;
+    size_t size;
+    long sndbuf;
+};
+
 /* Greet one client, send it the payload, report, close. */
-static void serve(long n, int conn, const char *payload, size_t size, long sndbuf)
+static void serve(long n, int conn, void *ctx)
 {
-    char peer[ADDRESS_TEXT_MAX];
-    if (peer_address(conn, peer, sizeof peer) == -1)
-        snprintf(peer, sizeof peer, "(unknown)");
-    printf("client %ld: %s connected\n", n, peer);
+    const struct job *job = ctx;
+    const char *payload = job->payload;
+    size_t size = job->size;
+    long sndbuf = job->sndbuf;
 
     // MSG_NOSIGNAL is missing on older macOS: net.h then makes it 0, and
     // no_sigpipe sets SO_NOSIGPIPE on the socket instead (Linux: no-op).
@@ -158,7 +158,8 @@ int main(int argc, char **argv)
     uint16_t port = 9999;
     int opt;
 
-    while ((opt = getopt(argc, argv, "b:s:a:h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "b:s:a:h")) != -1) {
         switch (opt) {
         case 'b':
             if (parse_long(optarg, 0, 1L << 30, &size, &why) == -1)
@@ -172,19 +173,9 @@ int main(int argc, char **argv)
             if (parse_long(optarg, 1, 60000, &alarm_ms, &why) == -1)
                 usage_error("alarm", optarg, why);
             break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            usage_error(NULL, NULL, NULL);
         }
     }
-    if (argc - optind > 2)
-        usage_error(NULL, NULL, NULL);
-    if (argc - optind >= 1)
-        host = argv[optind];
-    if (argc - optind == 2 && parse_port(argv[optind + 1], &port, &why) == -1)
-        usage_error("port", argv[optind + 1], why);
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* The payload: "payload 0000000\n", "payload 0000001\n", ... cut at size bytes. */
@@ -194,11 +185,6 @@ int main(int argc, char **argv)
     for (long i = 0; i * 16 < size; i++)
         snprintf(payload + i * 16, 17, "payload %07lu\n", (unsigned long)(i % 10000000));
 
-    /* No SA_RESTART anywhere: signals interrupt a blocked send(), on purpose.
-     * SIGINT/SIGTERM come from common/stop.h: they also end the accept wait
-     * below whenever they land (a self-pipe, no race). */
-    if (stop_init() == -1)
-        die("stop_init");
     struct sigaction sa = {.sa_handler = on_alarm};
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGALRM, &sa, NULL) == -1)
@@ -212,33 +198,13 @@ int main(int argc, char **argv)
             die("setitimer");
     }
 
-    /* From lesson 08 on, the listening socket comes from common/net.h. */
-    char port_text[8];
-    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
-    const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port_text, 5, &failed);
-    if (listener == -1)
-        die(failed);
-    if (announce_listening(listener) == -1)
-        die("getsockname");
+    /* SIGINT/SIGTERM come from common/server.h (stop.h): they end the
+     * accept wait whenever they land. No SA_RESTART anywhere: signals
+     * interrupt a blocked send(), on purpose. */
+    int listener = server_start(host, port, 5);
 
-    long clients = 0;
-    int ready;
-    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
-        int conn = accept(listener, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");
-            continue;
-        }
-        serve(++clients, conn, payload, (size_t)size, sndbuf);
-    }
-
-    if (ready == -1)
-        die("poll");
-    printf("stopped by %s\n", stop_signal_name());
+    struct job job = {payload, (size_t)size, sndbuf};
+    serve_until_stopped(listener, serve, &job);
     free(payload);
-    if (close(listener) == -1)
-        die("close");
     return 0;
 }

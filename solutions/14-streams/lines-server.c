@@ -70,8 +70,9 @@ static void skip_rest_of_line(FILE *in)
         ;
 }
 
-static void serve(int conn, const char *peer)
+static void serve(long n, int conn, void *unused)
 {
+    (void)unused;
     FILE *in, *out;
     if (open_streams(conn, &in, &out) == -1) {
         warn_errno("open_streams");
@@ -134,10 +135,10 @@ static void serve(int conn, const char *peer)
         warn_errno("fclose");
     if (fclose(in) == EOF)
         warn_errno("fclose");
-    printf("closed %s after %lu lines\n", peer, answered);
+    printf("client %ld: closed the connection after %lu lines\n", n, answered);
 }
 
 int main(int argc, char **argv)
 {
-    return run_server(argc, argv, "lines-server", serve);
+    return run_server(argc, argv, "usage: lines-server [ADDRESS [PORT]]", serve);
 }

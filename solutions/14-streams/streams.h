@@ -5,7 +5,7 @@
  * common/stop.h stops it).
  * Each program supplies serve(), which talks to one client.
  *
- * usage: PROGRAM [HOST [PORT]]    defaults 127.0.0.1 9999; port 0 works
+ * usage: PROGRAM [ADDRESS [PORT]]    defaults 127.0.0.1 9999; port 0 works
  *
  * Read: fdopen(3), dup(2), fclose(3)
  */
@@ -15,6 +15,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <errno.h>
@@ -59,79 +60,36 @@ static int open_streams(int conn, FILE **in, FILE **out)
 
 /*
  * Parse [HOST [PORT]], listen, and serve clients one after another with
- * serve(conn, peer_text) until SIGINT or SIGTERM. serve() owns conn: it must
- * close it (through fclose of its streams). Returns the exit status.
+ * serve(n, conn, NULL) until SIGINT or SIGTERM (common/server.h). serve()
+ * owns conn: it must close it (through fclose of its streams).
  */
-static int run_server(int argc, char **argv, const char *name,
-                      void (*serve)(int conn, const char *peer))
+static int run_server(int argc, char **argv, const char *usage,
+                      void (*serve)(long n, int conn, void *unused))
 {
-    const char *host = "127.0.0.1", *port_text = "9999", *why;
-    uint16_t port;
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: %s [HOST [PORT]]\n", name);
-        return 0;
-    }
-    if (argc > 3) {
-        fprintf(stderr, "usage: %s [HOST [PORT]]\n", name);
-        return 1;
-    }
-    if (argc >= 2)
-        host = argv[1];
-    if (argc == 3)
-        port_text = argv[2];
-    if (parse_port(port_text, &port, &why) == -1) {
-        fprintf(stderr, "%s: port %s: %s\nusage: %s [HOST [PORT]]\n", name, port_text, why, name);
-        return 1;
-    }
+    const char *host = "127.0.0.1";
+    uint16_t port = 9999;
+    usage_init(usage);
+    next_option(argc, argv, "h");       /* no options but -h */
+    endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // SIGINT/SIGTERM (common/stop.h): the accept wait below ends whenever
-    // one lands. A read inside fgets/fread is interrupted too (no
-    // SA_RESTART: the stream's read fails with EINTR, ferror is set), but
-    // a stream cannot wait on the self-pipe as poll(2) can: a FILE hides
-    // whether it still holds buffered bytes, so polling the fd first could
-    // sleep while a line sits ready in the buffer. So serve() tests
-    // stop_requested() before each read, and a signal landing in the
-    // microseconds between that test and read(2) waits for the client's
-    // next line or its leaving. Lesson 17 shows the loop without that gap.
-    if (stop_init() == -1)
-        die("stop_init");
+    // SIGINT/SIGTERM (common/server.h): the accept wait ends whenever one
+    // lands. A read inside fgets/fread is interrupted too (no SA_RESTART:
+    // the stream's read fails with EINTR, ferror is set), but a stream
+    // cannot wait on the self-pipe as poll(2) can: a FILE hides whether it
+    // still holds buffered bytes, so polling the fd first could sleep while
+    // a line sits ready in the buffer. hello-server polls once, while its
+    // buffer is surely empty; lines-server tests stop_requested() before
+    // each read, and a signal landing in the microseconds between that test
+    // and read(2) waits for the client's next line or its leaving. Lesson 17
+    // shows the loop without that gap.
+    //
     // stdio writes with write(2), not send(MSG_NOSIGNAL): without this, a
     // client that left would kill the server with SIGPIPE at the next fflush.
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal SIGPIPE");
-
-    const char *failed;
-    int lfd = tcp_listen(host, port_text, 16, &failed);
-    if (lfd == -1 && strncmp(failed, "getaddrinfo", 11) == 0) {
-        // tcp_listen takes numeric addresses only: a bad argument, not a failed call.
-        fprintf(stderr, "%s: %s: not a numeric IPv4 or IPv6 address\nusage: %s [HOST [PORT]]\n",
-                name, host, name);
-        return 1;
-    }
-    if (lfd == -1)
-        die(failed);
-    if (announce_listening(lfd) == -1)
-        die("getsockname");
-
-    int ready;
-    while ((ready = wait_or_stop(lfd, POLLIN)) == 1) {
-        int conn = accept(lfd, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");   // e.g. ECONNABORTED, EMFILE: go on
-            continue;
-        }
-        char peer[ADDRESS_TEXT_MAX];
-        if (peer_address(conn, peer, sizeof peer) == -1)
-            snprintf(peer, sizeof peer, "?");
-        printf("connection from %s\n", peer);
-        serve(conn, peer);
-    }
-    if (ready == -1)
-        die("poll");
-    printf("stopping on %s\n", stop_signal_name());
-    close(lfd);
+    int listener = server_start(host, port, 16);
+    serve_until_stopped(listener, serve, NULL);
     return 0;
 }
 

@@ -770,7 +770,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = "9999", *why;
     long value;
-    uint16_t port_number;
+    uint16_t port_number = 9999;
     int opt;
     while ((opt = getopt(argc, argv, "m:q:t:h")) != -1) {
         switch (opt) {
@@ -828,7 +828,7 @@ int main(int argc, char **argv)
         die("pipe");
 
     const char *failed;
-    int listener = tcp_listen(host, port, BACKLOG, &failed);
+    int listener = tcp_listen(host, port_number, BACKLOG, &failed);
     if (listener == -1)
         die(failed);
     if (announce_listening(listener) == -1)

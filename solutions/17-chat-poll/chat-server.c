@@ -111,7 +111,7 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-_Noreturn static void usage_error(const char *what)
+_Noreturn static void bad_usage(const char *what)
 {
     if (what != NULL)
         fprintf(stderr, "chat-server: %s\n", what);
@@ -138,14 +138,6 @@ static void log_event(const char *fmt, ...)
 static const char *who(const struct client *c)
 {
     return c->name[0] ? c->name : c->addr;
-}
-
-/* Milliseconds on CLOCK_MONOTONIC, which never jumps when the date is set. */
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* What poll should watch for c: its input, unless some queue is full (that
@@ -178,7 +170,7 @@ static void set_full(struct server *srv, struct client *c, int full)
 }
 
 /* O_NONBLOCK: recv/send/accept return EAGAIN instead of waiting (fcntl(2)). */
-static int set_nonblocking(int fd)
+static int make_nonblocking(int fd)
 {
     //@todo make fd non-blocking: read its flags with fcntl(2) F_GETFL, add O_NONBLOCK with F_SETFL.
     //@ (void)fd;
@@ -204,13 +196,13 @@ static void raise_fd_limit(void)
         warn_errno("setrlimit RLIMIT_NOFILE");
 }
 
-static int get_listener_socket(const char *host, const char *port)
+static int get_listener_socket(const char *host, uint16_t port)
 {
     const char *failed;
     int fd = tcp_listen(host, port, BACKLOG, &failed);
     if (fd == -1)
         die(failed);
-    if (set_nonblocking(fd) == -1)
+    if (make_nonblocking(fd) == -1)
         die("fcntl O_NONBLOCK");
     return fd;
 }
@@ -499,7 +491,7 @@ static void refuse(int fd, const char *reason)
 static void add_client(struct server *srv, int fd)
 {
     struct client *c = calloc(1, sizeof *c);
-    if (c == NULL || set_nonblocking(fd) == -1) {
+    if (c == NULL || make_nonblocking(fd) == -1) {
         warn_errno(c == NULL ? "calloc" : "fcntl O_NONBLOCK");
         free(c);
         close(fd);
@@ -666,7 +658,7 @@ static int drop_stalled(struct server *srv)
 {
     if (srv->nfull == 0)
         return -1;
-    long now = now_ms(), wait = -1;
+    long now = (long)now_ms(), wait = -1;
     //@todo for each client c in the room that is full and not gone: if it has been full for srv->grace_ms (now - c->full_since), depart(srv, c, "too slow"); otherwise keep in wait the shortest time left until that happens.
     //@ (void)now;
     //@begin
@@ -689,7 +681,7 @@ int main(int argc, char **argv)
                          .grace_ms = GRACE_SECONDS * 1000L, .spare_fd = -1};
     const char *host = "127.0.0.1", *port = "9999", *why;
     long value;
-    uint16_t port_number;
+    uint16_t port_number = 9999;
     int opt;
     while ((opt = getopt(argc, argv, "m:q:t:h")) != -1) {
         switch (opt) {
@@ -711,11 +703,11 @@ int main(int argc, char **argv)
             printf("%s\n", USAGE);
             return 0;
         default:
-            usage_error(NULL);
+            bad_usage(NULL);
         }
     }
     if (argc - optind > 2)
-        usage_error("too many arguments");
+        bad_usage("too many arguments");
     if (optind < argc)
         host = argv[optind];
     if (optind + 1 < argc) {
@@ -729,7 +721,7 @@ int main(int argc, char **argv)
     /* Start-up: the only place where a call may block. */
     if (pipe(wake_pipe) == -1)
         die("pipe");
-    if (set_nonblocking(wake_pipe[0]) == -1 || set_nonblocking(wake_pipe[1]) == -1)
+    if (make_nonblocking(wake_pipe[0]) == -1 || make_nonblocking(wake_pipe[1]) == -1)
         die("fcntl O_NONBLOCK");
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -738,7 +730,7 @@ int main(int argc, char **argv)
     srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (srv.spare_fd == -1)
         die("open /dev/null");
-    srv.listener = get_listener_socket(host, port);
+    srv.listener = get_listener_socket(host, port_number);
     srv.fds = calloc((size_t)srv.max_clients + 2, sizeof *srv.fds);
     srv.slots = calloc((size_t)srv.max_clients + 2, sizeof *srv.slots);
     if (srv.fds == NULL || srv.slots == NULL)

@@ -18,6 +18,7 @@
  * Read: unix(7) (SCM_RIGHTS), cmsg(3), sendmsg(2)
  */
 #include "report.h"
+#include "args.h"
 #include "unix.h"
 
 #include <fcntl.h>
@@ -64,10 +65,11 @@ static int send_fd(int sock, int fd)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || argv[1][0] == '-') {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");               /* no options but -h */
+    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
+    if (argc != 3)
+        usage_error(NULL, NULL, NULL);
     const char *name = argv[1], *file = argv[2];
     int fd = STDIN_FILENO;
     if (strcmp(file, "-") != 0 && (fd = open(file, O_RDONLY)) == -1)

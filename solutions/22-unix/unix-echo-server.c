@@ -28,10 +28,13 @@
  */
 #define _GNU_SOURCE             /* struct ucred (glibc hides it otherwise) */
 #include "report.h"
+#include "args.h"
 #include "net.h"
+#include "stop.h"
 #include "unix.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,13 +42,6 @@
 #include <unistd.h>
 
 #define USAGE "usage: unix-echo-server NAME (a path, or @NAME for the abstract namespace)"
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 /* Say who is on the other end of conn, as the kernel saw it at connect time. */
 static void print_peer(long client, int conn)
@@ -74,11 +70,15 @@ static void serve(long client, int conn)
 {
     char buf[4096];
     size_t total = 0;
-    ssize_t n;
     print_peer(client, conn);
-    while ((n = recv(conn, buf, sizeof buf, 0)) != 0) {
+    // wait_or_stop (common/stop.h): bytes to read, or SIGINT/SIGTERM, whenever it lands.
+    int ready;
+    while ((ready = wait_or_stop(conn, POLLIN)) == 1) {
+        ssize_t n = recv(conn, buf, sizeof buf, 0);
+        if (n == 0)
+            break;
         if (n == -1) {
-            if (errno == EINTR && !stop_signal)
+            if (errno == EINTR)
                 continue;
             warn_errno("recv");
             break;
@@ -90,6 +90,8 @@ static void serve(long client, int conn)
         }
         total += (size_t)n;
     }
+    if (ready == -1)
+        warn_errno("poll");
     printf("client %ld: closed after %zu bytes\n", client, total);
     if (close(conn) == -1)
         warn_errno("close");
@@ -97,18 +99,16 @@ static void serve(long client, int conn)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    usage_init(USAGE);
+    next_option(argc, argv, "h");               /* no options but -h */
+    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
+    if (argc != 2)
+        usage_error(NULL, NULL, NULL);
     const char *name = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // No SA_RESTART: a signal interrupts accept and recv, and we stop.
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    if (stop_init() == -1)      /* SIGINT/SIGTERM end every wait below, race-free */
+        die("stop_init");
 
     struct sockaddr_un addr;
     socklen_t addr_len;
@@ -126,7 +126,8 @@ int main(int argc, char **argv)
     printf("listening on %s\n", name);
 
     long clients = 0;
-    while (!stop_signal) {
+    int ready;
+    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
         int conn = accept(listener, NULL, NULL);
         if (conn == -1) {
             if (errno != EINTR)
@@ -135,6 +136,8 @@ int main(int argc, char **argv)
         }
         serve(++clients, conn);
     }
+    if (ready == -1)
+        die("poll");
 
     if (close(listener) == -1)
         warn_errno("close");
@@ -145,6 +148,6 @@ int main(int argc, char **argv)
     if (name[0] != '@' && unlink(name) == -1)
         warn_errno("unlink");
     //@end
-    printf("stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    printf("stopped by %s\n", stop_signal_name());
     return 0;
 }

@@ -13,6 +13,7 @@
  */
 #include "report.h"
 #include "args.h"
+#include "net.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -22,13 +23,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Read until a "\n" arrives or the deadline passes; 0 when a line came. */
 static int wait_line(int fd, long deadline)

@@ -80,13 +80,6 @@ static long nslow, slow_bytes = 4096, rcvbuf, nnon, wait_ms = 5000, idle_ms = 10
 static long garbled, disordered;
 static long last_delivery_ms, longest_stall_ms;
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static long number(const char *text, const char *what, long lo, long hi)
 {
     long v;

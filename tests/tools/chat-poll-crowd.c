@@ -15,6 +15,7 @@
  */
 #include "report.h"
 #include "args.h"
+#include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,13 +37,6 @@ struct member {
     int connected, welcomed, received, told, closed;
     char tail[sizeof BYE];             /* the last bytes seen, to find MARK across reads */
 };
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 int main(int argc, char **argv)
 {

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     argv += until_eof;
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *failed;
-    int lfd = tcp_listen(argv[1], "0", 1, &failed);
+    int lfd = tcp_listen(argv[1], 0, 1, &failed);
     if (lfd == -1)
         die(failed);
     // Bounded: accept and recv give up after 10 s (SO_RCVTIMEO covers both).

@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     const char *failed = "tcp_listen";
-    int lfd = tcp_listen("127.0.0.1", "0", 128, &failed);
+    int lfd = tcp_listen("127.0.0.1", 0, 128, &failed);
     if (lfd == -1)
         die(failed);
     fprintf(stderr, "fragproxy: seed %u, pieces of 1..%ld bytes, pauses up to %ld us, first %ld bytes\n",

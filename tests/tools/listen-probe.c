@@ -22,6 +22,7 @@
  */
 #include "report.h"
 #include "args.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,13 +49,6 @@ static long number(const char *text, long max, const char *what)
     if (parse_long(text, 0, max, &v, &why) == -1)
         die_msg("listen-probe: %s %s: %s\n%s", what, text, why, USAGE);
     return v;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* One non-blocking connect with a deadline. Returns the connected fd, or -1

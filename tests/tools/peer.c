@@ -25,6 +25,7 @@
  */
 #include "report.h"
 #include "args.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,13 +64,6 @@ static size_t unescape(const char *in, char *out)
     return n;
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static long number(const char *text, const char *what)
 {
     long v;
@@ -77,19 +71,6 @@ static long number(const char *text, const char *what)
     if (parse_long(text, 0, 1L << 40, &v, &why) == -1)
         die_msg("peer: %s %s: %s", what, text, why);
     return v;
-}
-
-static void send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n == -1) {
-            if (errno == EINTR) continue;
-            die("peer: send");
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
 }
 
 int main(int argc, char **argv)
@@ -153,7 +134,8 @@ int main(int argc, char **argv)
         char *buf = malloc(strlen(text) + 1);
         if (buf == NULL)
             die("peer: malloc");
-        send_all(fd, buf, unescape(text, buf));
+        if (send_all(fd, buf, unescape(text, buf)) == -1)
+            die("peer: send");
         free(buf);
     }
     if (file != NULL) {
@@ -163,7 +145,8 @@ int main(int argc, char **argv)
         char chunk[65536];
         ssize_t n;
         while ((n = read(in, chunk, sizeof chunk)) > 0)
-            send_all(fd, chunk, (size_t)n);
+            if (send_all(fd, chunk, (size_t)n) == -1)
+                die("peer: send");
         if (n == -1)
             die("peer: read");
         if (in != STDIN_FILENO)
