@@ -5,7 +5,8 @@
 # client at a time, no fork), lesson 18's fork-server (a process per client)
 # and lesson 15's chat server (a thread per client; the line is /who). After
 # each fork-server run it counts the server's children, its zombies and its
-# open fds (/proc/PID/fd), before and after. Writes
+# open fds (/proc/PID/fd), before and after. bench/spawn-cost.c measures,
+# in the same run, how long a new process and a new thread take to run. Writes
 # bench/results/fork-cost.{tsv,md}; docs/18-fork.md quotes the table.
 #
 # usage: bench/fork-cost.sh [--build DIR] [-n N] [-r ROUNDS]
@@ -31,7 +32,7 @@ cd "$top"
 l11=$build/solutions/11-echo/echo-server
 l15=$build/solutions/15-chat-server/chat-server
 l18=$build/solutions/18-fork/fork-server
-make -s BUILD="$build" "$build/bench/conn-cost" "$l11" "$l15" "$l18"
+make -s BUILD="$build" "$build/bench/conn-cost" "$build/bench/spawn-cost" "$l11" "$l15" "$l18"
 out=bench/results
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -40,7 +41,7 @@ trap '[ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null; rm -rf "$wor
 
 # children PID: "CHILD STATE" per child process of PID (from /proc/*/stat).
 children() {
-    cat /proc/[0-9]*/stat 2>/dev/null |
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
         sed -nE 's/^([0-9]+) \(.*\) ([A-Za-z]) ([0-9]+) .*/\1 \2 \3/p' |
         awk -v p="$1" '$3 == p { print $1, $2 }'
 }
@@ -100,6 +101,8 @@ for round in $(seq "$rounds"); do
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$result" "$before" "$after" "$count" "$zombies" >>"$tsv"
     done
 done
+echo "spawn-cost: new processes and threads ..." >&2
+spawn=$("$build/bench/spawn-cost" -n 200)
 load_after=$(cut -d ' ' -f 1 /proc/loadavg)
 
 {
@@ -141,5 +144,14 @@ load_after=$(cut -d ' ' -f 1 /proc/loadavg)
     echo "\"children left\" and \"zombies\" add up every run's count after its last"
     echo "connection; \"server fds\" lists each run's count of /proc/PID/fd. Every run:"
     echo "[fork-cost.tsv](fork-cost.tsv)."
+    echo
+    echo "From just before \`fork()\` or \`pthread_create()\` until the new process or"
+    echo "thread has run its first line (\`bench/spawn-cost -n 200\`, in the same run):"
+    echo
+    echo "| new | count | mean (us) | p50 (us) | p99 (us) |"
+    echo "| --- | --- | --- | --- | --- |"
+    while IFS=$'\t' read -r what count mean p50 p99; do
+        echo "| $what | $count | $mean | $p50 | $p99 |"
+    done <<<"$spawn"
 } >"$out/fork-cost.md"
 cat "$out/fork-cost.md" >&2
