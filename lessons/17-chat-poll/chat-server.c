@@ -1,19 +1,17 @@
 /*
  * chat-server.c - lesson 17: the group chat in one thread, with poll().
  *
- * The same chat as lesson 15 (same protocol, same log, same tests), but no
- * thread per client: one thread waits in poll(2) on every socket at once and
- * does whatever is ready. Every socket is non-blocking, so no call can stall
- * the room. Each client has a read buffer (to cut lines out of the byte
- * stream) and an output queue (what the kernel would not take yet).
+ * The same chat as lesson 15 (the protocol is common/chat.h, unchanged), but
+ * no thread per client: one thread waits in poll(2) on every socket at once
+ * and does whatever is ready. Every socket is non-blocking, so no call can
+ * stall the room. Each client has a line cutter (the line read so far) and an
+ * output queue (what the kernel would not take yet).
  *
- * Backpressure with a deadline, the same contract as lesson 15: a queue that
- * reaches -q bytes is "full", and while any queue is full the loop reads from
- * nobody (POLLIN is taken out of every client's events), so senders are
- * slowed to the pace of the slowest reader instead of drowning it. A queue
- * that stays full for -t seconds belongs to a client that is not reading: it
- * is disconnected as too slow and the room reads again. A queue that passes
- * 4 times -q is disconnected at once.
+ * Backpressure with a deadline, as in lesson 15: a queue that reaches -q bytes
+ * is "full", and while any queue is full the loop reads from nobody (POLLIN is
+ * taken out of every client's events), so senders slow to the pace of the
+ * slowest reader. A queue full for -t seconds belongs to a client that is not
+ * reading: it is dropped as too slow. A queue past 4 times -q is dropped at once.
  *
  * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
  *   -m  most clients at once (default 10000); one more is told "server full"
@@ -23,64 +21,49 @@
  *
  * Partner: lesson 16's chat-client, or nc/telnet; bench/chat-load measures it.
  *
- * Read: poll(2), fcntl(2) (O_NONBLOCK), accept(2), send(2), recv(2),
- *       socket(7), tcp(7), getrlimit(2), signal-safety(7), pipe(2), epoll(7),
- *       clock_gettime(2) (CLOCK_MONOTONIC)
+ * Read: poll(2), fcntl(2) (O_NONBLOCK), accept(2), send(2), recv(2), tcp(7),
+ *       getrlimit(2), clock_gettime(2) (CLOCK_MONOTONIC), epoll(7)
  */
 #include "report.h"
-#include "args.h"
 #include "net.h"
+#include "chat.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]"
-#define MAX_LINE 1000           /* bytes in a chat line, not counting "\n" */
-#define NAME_LEN 20             /* /nick NAME: 1-20 of [A-Za-z0-9_-] */
-#define READ_CHUNK 65536        /* one recv per client per wakeup, at most this */
-#define ACCEPTS_PER_WAKEUP 1024 /* then serve the room before accepting more */
-#define GRACE_SECONDS 3         /* -t: how long a full queue may stay full */
-/* The hard limit, 4 times -q: past it a client is dropped at once. Reading
- * stops while a queue is full, but one read (READ_CHUNK) that came before
- * can still add its lines on top, and notices never wait. */
+#define READ_CHUNK 65536        /* one recv per client per turn, at most this */
+#define ACCEPTS_PER_TURN 1024   /* then serve the room before accepting more */
+/* The hard limit, 4 times -q: reading stops while a queue is full, but one
+ * read that came before can add its lines on top, and notices never wait. */
 #define HARD_LIMIT_TIMES 4
-/* listen(2): the accept queue holds connections the kernel finished for us
- * (lesson 07). A burst of thousands of connects must not overflow it while we
- * are busy, so ask for SOMAXCONN; the kernel caps it at net.core.somaxconn. */
-#define BACKLOG SOMAXCONN
-#define COMMANDS "commands: /nick NAME, /who, /quit"
+#define BACKLOG SOMAXCONN       /* a burst of connects must fit (lesson 07) */
 
 struct client {
     int fd;
     size_t slot;                        /* our entry in the pollfd array */
     struct client *prev, *next;         /* the room, in join order */
-    struct client *next_dirty;          /* on the list of queues to flush */
-    int dirty;
-    const char *gone;                   /* NULL while in the room, else why it leaves */
-    char gone_text[64];
+    int dirty;                          /* lines queued this turn: flush at its end */
+    char gone[CHAT_REASON_MAX];         /* "" while in the room, else why it leaves */
     struct client *next_gone;
     char addr[ADDRESS_TEXT_MAX];
     char name[NAME_LEN + 1];            /* "" until /nick: then the address is shown */
-    char in[MAX_LINE + 2];              /* the line read so far (room for a "\r") */
-    size_t in_len;
-    int too_long;                       /* dropping an over-long line up to its "\n" */
-    char *out;                          /* output queue: out[out_head..out_len) is pending */
-    size_t out_head, out_len, out_cap;
+    struct line_cutter cut;             /* the line read so far (chat.h)... */
+    char line[MAX_LINE + 1];            /* ...is put together here */
+    struct out_queue out;               /* what the kernel has not taken yet (chat.h) */
     int mid_line;                       /* the kernel took only part of a line so far */
     int full;                           /* pending reached -q... */
-    long full_since;                    /* ...at this time (ms, CLOCK_MONOTONIC) */
+    double full_since;                  /* ...at this time (now_ms) */
 };
 
 struct server {
@@ -88,76 +71,30 @@ struct server {
     struct client **slots;              /* slots[i] owns fds[i] for i >= 2 */
     size_t nfds;
     struct client *first, *last;        /* the room in join order */
-    struct client *dirty, *gone;
-    long count, max_clients;
-    size_t queue_limit;                 /* -q: a queue this long is full */
-    long grace_ms;                      /* -t: how long it may stay full */
+    struct client *gone;                /* clients to remove */
+    long count;
+    struct chat_options opt;            /* -m, -q, -t, address, port */
     long nfull;                         /* clients whose queue is full: while > 0, read nobody */
     int listener, spare_fd;
     time_t accept_paused_until;
 };
-
-static volatile sig_atomic_t stop_signal = 0;
-static int wake_pipe[2] = {-1, -1};
-
-/* The signal handler only sets a flag and writes a byte to the self-pipe:
- * both are async-signal-safe (signal-safety(7)), and the byte wakes poll(). */
-static void on_signal(int sig)
-{
-    int saved = errno;
-    stop_signal = sig;
-    ssize_t ignored = write(wake_pipe[1], "x", 1);  /* full pipe: already awake */
-    (void)ignored;
-    errno = saved;
-}
-
-_Noreturn static void bad_usage(const char *what)
-{
-    if (what != NULL)
-        fprintf(stderr, "chat-server: %s\n", what);
-    fprintf(stderr, "%s\n", USAGE);
-    exit(1);
-}
-
-/* One log line, "[2026-11-24 10:15:02] join 127.0.0.1:40312 (1 online)". */
-__attribute__((format(printf, 1, 2)))
-static void log_event(const char *fmt, ...)
-{
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-    printf("[%s] ", stamp);
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
 
 static const char *who(const struct client *c)
 {
     return c->name[0] ? c->name : c->addr;
 }
 
-/* What poll should watch for c: its input, unless some queue is full (that
- * is the backpressure), and room in its socket, only while it has output
- * queued (a socket is nearly always writable: asking anyway spins). */
+/* What poll watches for c: input unless a queue is full (the backpressure);
+ * room to send only while output waits (a socket is nearly always writable). */
 static short interest(const struct server *srv, const struct client *c)
 {
-    return (short)((srv->nfull > 0 ? 0 : POLLIN) | (c->out_len > c->out_head ? POLLOUT : 0));
+    // TODO: return POLLIN unless some queue is full (srv->nfull > 0), plus POLLOUT only while c has bytes queued (queued(&c->out) > 0).
+    (void)srv, (void)c;
+    return POLLIN;
 }
 
-/* The number of full queues went from 0 to 1 or back: every client's
- * events change (stop reading everyone, or read everyone again). */
-static void update_all_events(struct server *srv)
-{
-    for (struct client *o = srv->first; o != NULL; o = o->next)
-        if (!o->gone)
-            srv->fds[o->slot].events = interest(srv, o);
-}
-
-/* c's queue is full, or no longer: count it, and change what poll watches. */
+/* c's queue is full, or no longer: count it. When the count goes from 0 to 1
+ * or back, every client's events change (read nobody, or everyone again). */
 static void set_full(struct server *srv, struct client *c, int full)
 {
     if (c->full == full)
@@ -165,220 +102,131 @@ static void set_full(struct server *srv, struct client *c, int full)
     c->full = full;
     c->full_since = now_ms();
     srv->nfull += full ? 1 : -1;
-    if (srv->nfull == (full ? 1 : 0))
-        update_all_events(srv);
+    for (struct client *o = srv->first; srv->nfull == (full ? 1 : 0) && o != NULL; o = o->next)
+        if (!o->gone[0])
+            srv->fds[o->slot].events = interest(srv, o);
 }
 
-/* O_NONBLOCK: recv/send/accept return EAGAIN instead of waiting (fcntl(2)). */
-static int make_nonblocking(int fd)
+/* c leaves, for why (NULL: for the error err): nothing more is read from or
+ * sent to it; reap_departed removes it once no index into the arrays is in use. */
+static void depart(struct server *srv, struct client *c, const char *why, int err)
 {
-    // TODO: make fd non-blocking: read its flags with fcntl(2) F_GETFL, add O_NONBLOCK with F_SETFL.
-    (void)fd;
-    return 0;
-}
-
-/* Each client costs one descriptor: take all the kernel allows (getrlimit(2)). */
-static void raise_fd_limit(void)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == -1) {
-        warn_errno("getrlimit RLIMIT_NOFILE");
+    if (c->gone[0])
         return;
-    }
-    lim.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &lim) == -1)
-        warn_errno("setrlimit RLIMIT_NOFILE");
-}
-
-static int get_listener_socket(const char *host, uint16_t port)
-{
-    const char *failed;
-    int fd = tcp_listen(host, port, BACKLOG, &failed);
-    if (fd == -1)
-        die(failed);
-    if (make_nonblocking(fd) == -1)
-        die("fcntl O_NONBLOCK");
-    return fd;
-}
-
-static void depart(struct server *srv, struct client *c, const char *why)
-{
-    if (c->gone)
-        return;
-    snprintf(c->gone_text, sizeof c->gone_text, "%s", why);
-    c->gone = c->gone_text;
+    if (why != NULL)
+        snprintf(c->gone, sizeof c->gone, "%s", why);
+    else
+        leave_reason(c->gone, err);     /* "reset", "error: ENAME" */
     c->next_gone = srv->gone;
     srv->gone = c;
-    srv->fds[c->slot].events = 0;       /* nothing more from or to it */
+    srv->fds[c->slot].events = 0;
     set_full(srv, c, 0);                /* nobody waits for it any more */
 }
 
-static void depart_errno(struct server *srv, struct client *c, int err)
-{
-    char why[64];
-    if (err == ECONNRESET || err == EPIPE)
-        snprintf(why, sizeof why, "reset");
-    else
-        snprintf(why, sizeof why, "error: %s", errno_name(err));
-    depart(srv, c, why);
-}
-
-/* Send what the queue holds, as much as the kernel takes now: send(2) until
- * the queue is empty or the kernel's buffer is full (EAGAIN). All the lines
- * queued since the last flush leave together, in as few calls as it takes. */
+/* Send what c's queue holds, as much as the kernel takes now, in as few calls
+ * as it takes; POLLOUT is watched only while something is left. */
 static void flush_client(struct server *srv, struct client *c)
 {
-    // TODO: send the pending bytes out[out_head..out_len) with send(2) (MSG_NOSIGNAL); keep what it did not take; EAGAIN means "later", other errors end the client (depart_errno).
-    (void)srv, (void)c;
-    if (c->out_head > 0)                /* every queued text ends with "\n" */
-        c->mid_line = c->out[c->out_head - 1] != '\n';
-    if (c->out_head == c->out_len)
-        c->out_head = c->out_len = 0;
-    if (c->full && c->out_len - c->out_head < srv->queue_limit)
-        set_full(srv, c, 0);            /* it took some: the room may read again */
-    if (!c->gone)
-        srv->fds[c->slot].events = interest(srv, c);
+    // TODO: send c->out.buf[head..len) with send(2) (MSG_NOSIGNAL) until it is all gone: a short send leaves the rest queued (advance c->out.head by what was sent); EINTR: try again; EAGAIN/EWOULDBLOCK: stop, POLLOUT will say when; any other error: depart(srv, c, NULL, errno) and stop.
+    // TODO: then: c->mid_line says whether the last byte sent was not a "\n"; an empty queue starts again at 0; a full queue now under srv->opt.queue_limit is no longer full (set_full).
+    // TODO: last, POLLOUT on or off: unless c is gone, its events in srv->fds become interest(srv, c).
+    (void)srv, (void)c, (void)depart;
 }
 
-/* Queue len bytes for c; they leave at the end of this loop turn. A queue
- * that reaches the limit is full (the room stops reading until it drains);
- * one that would pass the hard limit is a client to drop now. */
+/* Queue len bytes for c, to leave at the end of this turn. A queue that reaches
+ * the limit is full; one that would pass the hard limit is dropped now. */
 static void queue_text(struct server *srv, struct client *c, const char *text, size_t len)
 {
-    if (c->gone)
+    size_t limit = srv->opt.queue_limit;
+    if (c->gone[0])
         return;
-    size_t pending = c->out_len - c->out_head;
-    // TODO: a queue that would reach srv->queue_limit: first try flush_client (the kernel may have room), return if that ended the client, and recompute pending.
-    // TODO: past the hard limit (HARD_LIMIT_TIMES * srv->queue_limit) even so: depart(srv, c, "too slow") and return.
-    if (c->out_len + len > c->out_cap) {
-        if (pending > 0 && c->out_head > 0)
-            memmove(c->out, c->out + c->out_head, pending);
-        c->out_head = 0;
-        c->out_len = pending;
-        size_t cap = c->out_cap ? c->out_cap : 1024;
-        while (cap < pending + len)
-            cap *= 2;
-        if (cap != c->out_cap) {
-            char *bigger = realloc(c->out, cap);
-            if (bigger == NULL) {
-                depart_errno(srv, c, ENOMEM);
-                return;
-            }
-            c->out = bigger;
-            c->out_cap = cap;
+    if (queued(&c->out) > 0 && queued(&c->out) + len >= limit) {
+        flush_client(srv, c);           /* maybe the kernel has room again */
+        if (c->gone[0])
+            return;
+        if (queued(&c->out) + len > HARD_LIMIT_TIMES * limit) {
+            depart(srv, c, "too slow", 0);
+            return;
         }
     }
-    memcpy(c->out + c->out_len, text, len);
-    c->out_len += len;
-    // TODO: still at or over srv->queue_limit after all: set_full(srv, c, 1), which stops the room reading until c's queue drains or c is dropped.
-    if (!c->dirty) {
-        c->dirty = 1;
-        c->next_dirty = srv->dirty;
-        srv->dirty = c;
+    if (queue_append(&c->out, text, len) == -1) {
+        depart(srv, c, NULL, ENOMEM);
+        return;
     }
+    if (queued(&c->out) >= limit)
+        set_full(srv, c, 1);
+    c->dirty = 1;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void tell(struct server *srv, struct client *c, const char *fmt, ...)
+/* One line to c, or, when c is NULL, to everyone in the room but `except`. */
+__attribute__((format(printf, 4, 5)))
+static void say(struct server *srv, struct client *c, const struct client *except,
+                const char *fmt, ...)
 {
-    char text[MAX_LINE + 200];
+    char text[CHAT_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text - 1, fmt, ap);
+    size_t len = vformat_line(text, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof text - 2)
-        n = (int)sizeof text - 2;
-    text[n++] = '\n';
-    queue_text(srv, c, text, (size_t)n);
+    if (c != NULL)
+        queue_text(srv, c, text, len);
+    for (struct client *o = srv->first; c == NULL && o != NULL; o = o->next)
+        if (o != except)
+            queue_text(srv, o, text, len);
 }
 
-/* The same line to everyone in the room except `except` (may be NULL). */
-__attribute__((format(printf, 3, 4)))
-static void broadcast(struct server *srv, struct client *except, const char *fmt, ...)
-{
-    char text[MAX_LINE + 200];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof text - 2)
-        n = (int)sizeof text - 2;
-    text[n++] = '\n';
-    for (struct client *c = srv->first; c != NULL; c = c->next)
-        if (c != except)
-            queue_text(srv, c, text, (size_t)n);
-}
-
+/* The end of a turn: every queue that grew leaves, in one send each. */
 static void flush_dirty(struct server *srv)
 {
-    while (srv->dirty) {
-        struct client *c = srv->dirty;
-        srv->dirty = c->next_dirty;
-        c->dirty = 0;
-        if (!c->gone)
+    for (struct client *c = srv->first; c != NULL; c = c->next)
+        if (c->dirty && !c->gone[0]) {
+            c->dirty = 0;
             flush_client(srv, c);
-    }
+        }
 }
 
-static int valid_name(const char *name)
+/* One line from c, its control bytes already cleaned: the protocol. */
+static void handle_line(struct server *srv, struct client *c, const char *line)
 {
-    size_t len = strlen(name);
-    if (len < 1 || len > NAME_LEN)
-        return 0;
-    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == len;
-}
-
-static void send_who(struct server *srv, struct client *c)
-{
-    size_t size = 64 + (size_t)srv->count * (ADDRESS_TEXT_MAX + 2), used;
-    char *text = malloc(size);
-    if (text == NULL) {
-        tell(srv, c, "* out of memory");
-        return;
-    }
-    used = (size_t)snprintf(text, size, "* online (%ld): ", srv->count);
-    for (struct client *o = srv->first; o != NULL; o = o->next)
-        used += (size_t)snprintf(text + used, size - used, "%s%s", who(o), o->next ? ", " : "\n");
-    queue_text(srv, c, text, used);
-    free(text);
-}
-
-static void handle_line(struct server *srv, struct client *c, char *line)
-{
-    /* Control bytes would let one user drive another's terminal: neuter them. */
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 ? *p != '\t' : *p == 0x7f)
-            *p = '?';
-    if (line[0] != '/') {
-        broadcast(srv, c, "%s: %s", who(c), line);
-    } else if (strncmp(line, "/nick", 5) == 0 && (line[5] == ' ' || line[5] == '\0')) {
-        const char *name = line[5] ? line + 6 : "";
+    const char *name;
+    switch (parse_command(line, &name)) {
+    case CMD_SAY:
+        say(srv, NULL, c, SAID, who(c), line);
+        break;
+    case CMD_NICK:
         if (!valid_name(name)) {
-            tell(srv, c, "* invalid name (1-20 of A-Z a-z 0-9 _ -)");
+            say(srv, c, NULL, INVALID_NAME);
             return;
         }
         for (struct client *o = srv->first; o != NULL; o = o->next)
             if (o != c && strcmp(o->name, name) == 0) {
-                tell(srv, c, "* name %s is taken", name);
+                say(srv, c, NULL, NAME_TAKEN, name);
                 return;
             }
-        char old[ADDRESS_TEXT_MAX];
-        snprintf(old, sizeof old, "%s", who(c));
+        log_event("nick %s -> %s", who(c), name);
+        say(srv, NULL, c, IS_NOW, who(c), name);      /* the others, by the old name */
         snprintf(c->name, sizeof c->name, "%s", name);
-        log_event("nick %s -> %s", old, name);
-        tell(srv, c, "* you are now %s", name);
-        broadcast(srv, c, "* %s is now %s", old, name);
-    } else if (strcmp(line, "/who") == 0) {
-        send_who(srv, c);
-    } else if (strcmp(line, "/quit") == 0) {
-        tell(srv, c, "* bye");
-        depart(srv, c, "quit");
-    } else {
-        tell(srv, c, "* unknown command; " COMMANDS);
+        say(srv, c, NULL, YOU_ARE_NOW, name);
+        break;
+    case CMD_WHO: {
+        const char **names = malloc((size_t)srv->count * sizeof *names);
+        size_t n = 0, len;
+        for (struct client *o = srv->first; names != NULL && o != NULL; o = o->next)
+            names[n++] = who(o);
+        char *text = names ? format_who(names, n, &len) : NULL;
+        if (text != NULL)
+            queue_text(srv, c, text, len);
+        free(text);
+        free(names);
+        break;
+    }
+    case CMD_QUIT:
+        say(srv, c, NULL, BYE);
+        depart(srv, c, "quit", 0);
+        break;
+    case CMD_UNKNOWN:
+        say(srv, c, NULL, UNKNOWN);
+        break;
     }
 }
 
@@ -387,85 +235,36 @@ static void handle_client_data(struct server *srv, struct client *c)
 {
     static char chunk[READ_CHUNK];
     ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
-    if (n == 0) {
-        depart(srv, c, "closed");
+    if (n <= 0) {
+        if (n == 0)
+            depart(srv, c, "closed", 0);   /* a half line is dropped with it */
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            depart(srv, c, NULL, errno);
         return;
     }
-    if (n == -1) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            depart_errno(srv, c, errno);
-        return;
-    }
-    for (ssize_t i = 0; i < n && !c->gone; i++) {
-        char byte = chunk[i];
-        if (byte != '\n') {
-            if (c->too_long)
-                continue;
-            if (c->in_len == MAX_LINE + 1) {  /* 1000 bytes and a "\r" fit, no more */
-                c->too_long = 1;
-                tell(srv, c, "* line too long (max %d bytes), dropped", MAX_LINE);
-                continue;
-            }
-            c->in[c->in_len++] = byte;
-            continue;
+    for (size_t off = 0, used; off < (size_t)n && !c->gone[0]; off += used) {
+        enum cut_result got = cut_line(&c->cut, chunk + off, (size_t)n - off, &used);
+        if (got == CUT_TOO_LONG) {
+            say(srv, c, NULL, LINE_TOO_LONG);
+        } else if (got == CUT_LINE && c->cut.len > 0) {    /* empty lines are ignored */
+            clean_line(c->line, c->cut.len);
+            handle_line(srv, c, c->line);
         }
-        size_t len = c->in_len;
-        int dropped = c->too_long;
-        c->in_len = 0;
-        c->too_long = 0;
-        if (dropped)
-            continue;
-        if (len > 0 && c->in[len - 1] == '\r')
-            len--;
-        if (len > MAX_LINE) {
-            tell(srv, c, "* line too long (max %d bytes), dropped", MAX_LINE);
-            continue;
-        }
-        if (len == 0)
-            continue;
-        for (size_t j = 0; j < len; j++)    /* a NUL byte must not cut the line */
-            if (c->in[j] == '\0')
-                c->in[j] = '?';
-        c->in[len] = '\0';
-        handle_line(srv, c, c->in);
     }
-}
-
-/* Best effort, never waiting: one non-blocking send, whatever it takes
- * (tried again only when a signal interrupted it before it sent anything). */
-static void try_send(int fd, const char *text, size_t len)
-{
-    while (send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && errno == EINTR)
-        continue;
-}
-
-/* Refuse a connection we cannot keep: tell it the real reason (if its
- * buffer has room), close it, log it. */
-static void refuse(int fd, const char *reason)
-{
-    char addr[ADDRESS_TEXT_MAX] = "?", text[128];
-    if (peer_address(fd, addr, sizeof addr) == -1)
-        snprintf(addr, sizeof addr, "(gone)");
-    int n = snprintf(text, sizeof text, "* %s, try again later\n", reason);
-    try_send(fd, text, (size_t)n);
-    if (close(fd) == -1)
-        warn_errno("close");
-    log_event("refused %s: %s", addr, reason);
 }
 
 static void add_client(struct server *srv, int fd)
 {
     struct client *c = calloc(1, sizeof *c);
-    if (c == NULL || make_nonblocking(fd) == -1) {
+    if (c == NULL || set_nonblocking(fd, 1) == -1) {
         warn_errno(c == NULL ? "calloc" : "fcntl O_NONBLOCK");
         free(c);
         close(fd);
         return;
     }
     c->fd = fd;
-    /* We batch a turn's lines ourselves into one send; Nagle would hold the next
-     * batch back until the peer ACKs, and delayed ACKs make that 40 ms (tcp(7),
-     * lesson 05). */
+    line_cutter_init(&c->cut, c->line, sizeof c->line);
+    /* A turn's lines leave in one send; Nagle would hold the next (lesson 05). */
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
         warn_errno("setsockopt TCP_NODELAY");
@@ -474,7 +273,7 @@ static void add_client(struct server *srv, int fd)
     c->slot = srv->nfds++;
     srv->slots[c->slot] = c;
     srv->fds[c->slot] = (struct pollfd){.fd = fd, .events = interest(srv, c)};
-    broadcast(srv, NULL, "* %s joined", c->addr);   /* before c is in the room */
+    say(srv, NULL, NULL, JOINED, c->addr);      /* before c is in the room */
     c->prev = srv->last;
     if (srv->last)
         srv->last->next = c;
@@ -483,94 +282,16 @@ static void add_client(struct server *srv, int fd)
     srv->last = c;
     srv->count++;
     log_event("join %s (%ld online)", c->addr, srv->count);
-    tell(srv, c, "* welcome %s; " COMMANDS, c->addr);
+    say(srv, c, NULL, WELCOME, c->addr);
 }
 
-/* The listener is readable: accept what waits, up to a batch. */
+/* The listener is readable: accept every connection that waits (up to a
+ * batch), until accept says EAGAIN: the queue is empty. */
 static void handle_new_connection(struct server *srv)
 {
-    for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-        int fd = accept(srv->listener, NULL, NULL);
-        if (fd == -1) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;                 /* the accept queue is empty */
-            if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd != -1) {
-                /* Out of descriptors. The connection would wait in the queue
-                 * and poll() would report it again at once: a busy loop. Free
-                 * the spare descriptor, take the connection, refuse it. */
-                const char *why = errno == EMFILE ? "out of file descriptors (EMFILE)"
-                                                  : "out of file descriptors (ENFILE)";
-                close(srv->spare_fd);
-                fd = accept(srv->listener, NULL, NULL);
-                if (fd != -1)
-                    refuse(fd, why);
-                srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                continue;
-            }
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                warn_errno("accept");   /* no spare: stop accepting for a second */
-                srv->accept_paused_until = time(NULL) + 1;
-                srv->fds[1].events = 0;
-                return;
-            }
-            warn_errno("accept");       /* ECONNABORTED and friends: that one only */
-            continue;
-        }
-        if (srv->count >= srv->max_clients) {
-            char why[64];
-            snprintf(why, sizeof why, "server full (%ld clients)", srv->count);
-            refuse(fd, why);
-            continue;
-        }
-        add_client(srv, fd);
-    }
-}
-
-/* Last words to a departing client, without waiting: the rest of a line the
- * kernel took only half of, then a notice, so its framing stays whole. */
-static void say_goodbye(struct client *c, const char *notice)
-{
-    size_t pending = c->out_len - c->out_head, keep = pending;
-    if (c->mid_line) {
-        char *nl = memchr(c->out + c->out_head, '\n', pending);
-        keep = nl ? (size_t)(nl - (c->out + c->out_head)) + 1 : pending;
-    } else if (notice != NULL) {
-        keep = 0;                       /* at a line boundary: just the notice */
-    }
-    size_t nlen = notice ? strlen(notice) : 0;
-    char *text = malloc(keep + nlen + 1);
-    if (text == NULL)
-        return;
-    if (keep > 0)
-        memcpy(text, c->out + c->out_head, keep);
-    if (notice)
-        memcpy(text + keep, notice, nlen);
-    try_send(c->fd, text, keep + nlen);
-    free(text);
-}
-
-/* Close fd so that the peer sees FIN, not RST: unread input makes close(2)
- * reset the connection (tcp(7)), which can destroy the goodbye in flight. */
-static void close_quietly(int fd)
-{
-    char sink[4096];
-    shutdown(fd, SHUT_WR);
-    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
-        ;
-    if (close(fd) == -1)
-        warn_errno("close");
-}
-
-static void remove_client(struct server *srv, struct client *c)
-{
-    if (c->prev) c->prev->next = c->next; else srv->first = c->next;
-    if (c->next) c->next->prev = c->prev; else srv->last = c->prev;
-    size_t last = srv->nfds - 1;        /* the last slot fills the hole */
-    srv->fds[c->slot] = srv->fds[last];
-    srv->slots[c->slot] = srv->slots[last];
-    srv->slots[c->slot]->slot = c->slot;
-    srv->nfds--;
-    srv->count--;
+    // TODO: accept(2) in a loop of at most ACCEPTS_PER_TURN: EAGAIN/EWOULDBLOCK means the queue is empty (return); a room of opt.max_clients is full: refuse(fd, REFUSE_FULL, max_clients); else add_client.
+    // TODO: out of descriptors (EMFILE/ENFILE): close srv->spare_fd, accept the connection, refuse(fd, REFUSE_NO_FDS, that errno), open the spare again ("/dev/null"); with no spare, pause accepting for a second (accept_paused_until, fds[1].events = 0). Other errors: warn_errno and go on.
+    (void)srv, (void)add_client;
 }
 
 /* Take the departed out of the room and tell the others; telling them can
@@ -581,20 +302,20 @@ static void reap_departed(struct server *srv)
         struct client *c = srv->gone;
         srv->gone = c->next_gone;
         if (strcmp(c->gone, "too slow") == 0)
-            say_goodbye(c, "* too slow, disconnected\n");
+            send_goodbye(c->fd, &c->out, c->mid_line, TOO_SLOW);
         else if (strcmp(c->gone, "quit") == 0)
-            say_goodbye(c, NULL);
-        remove_client(srv, c);
-        close_quietly(c->fd);
+            send_goodbye(c->fd, &c->out, c->mid_line, NULL);
+        if (c->prev) c->prev->next = c->next; else srv->first = c->next;
+        if (c->next) c->next->prev = c->prev; else srv->last = c->prev;
+        size_t last = --srv->nfds;      /* the last slot fills the hole */
+        srv->fds[c->slot] = srv->fds[last];
+        srv->slots[c->slot] = srv->slots[last];
+        srv->slots[c->slot]->slot = c->slot;
+        srv->count--;
+        close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", who(c), c->gone, srv->count);
-        broadcast(srv, NULL, "* %s left", who(c));
-        if (c->dirty) {                 /* unlink it from the flush list */
-            struct client **p = &srv->dirty;
-            while (*p != c)
-                p = &(*p)->next_dirty;
-            *p = c->next_dirty;
-        }
-        free(c->out);
+        say(srv, NULL, NULL, LEFT, who(c));
+        free(c->out.buf);
         free(c);
         flush_dirty(srv);
     }
@@ -602,135 +323,86 @@ static void reap_departed(struct server *srv)
 
 static void shutdown_room(struct server *srv)
 {
-    int sig = stop_signal;
-    log_event("shutting down (signal %s), %ld clients", sig == SIGINT ? "SIGINT" : "SIGTERM", srv->count);
+    log_event("shutting down (signal %s), %ld clients", stop_signal_name(), srv->count);
     while (srv->first) {
         struct client *c = srv->first;
         srv->first = c->next;
-        say_goodbye(c, "* server shutting down\n");   /* its backlog is forfeit */
-        close_quietly(c->fd);
-        free(c->out);
+        send_goodbye(c->fd, &c->out, c->mid_line, SHUTTING_DOWN);
+        close_gently(c->fd);
+        free(c->out.buf);
         free(c);
     }
     close(srv->listener);
     close(srv->spare_fd);
 }
 
-/* Drop every client whose queue has been full for the grace time: it is
- * not reading. Returns how long poll may sleep before the next such
- * deadline (-1: no queue is full, sleep as long as it takes). */
+/* Drop every client whose queue has been full for the grace time (it is not
+ * reading); returns how long poll may sleep until the next deadline, or -1. */
 static int drop_stalled(struct server *srv)
 {
     if (srv->nfull == 0)
         return -1;
-    long now = (long)now_ms(), wait = -1;
-    // TODO: for each client c in the room that is full and not gone: if it has been full for srv->grace_ms (now - c->full_since), depart(srv, c, "too slow"); otherwise keep in wait the shortest time left until that happens.
-    (void)now;
-    return (int)wait;
+    double now = now_ms(), wait = -1;
+    for (struct client *c = srv->first; c != NULL; c = c->next) {
+        if (!c->full || c->gone[0])
+            continue;
+        double left = c->full_since + srv->opt.grace_seconds * 1000.0 - now;
+        if (left <= 0)
+            depart(srv, c, "too slow", 0);
+        else if (wait == -1 || left < wait)
+            wait = left;
+    }
+    return wait == -1 ? -1 : (int)wait + 1;     /* poll counts whole ms: round up */
+}
+
+/* The event loop: wait for whatever is ready, do it, never wait inside. */
+static void serve(struct server *srv)
+{
+    while (!stop_requested()) {
+        int timeout = drop_stalled(srv);    /* also: wake when a full queue's grace ends */
+        reap_departed(srv);
+        if (srv->accept_paused_until && (timeout == -1 || timeout > 1000))
+            timeout = 1000;
+        // TODO: wait in poll(2) on srv->fds (srv->nfds of them) for timeout ms; EINTR: go round again (a stop signal ends the loop); other errors: die("poll").
+        // TODO: for each client slot i from 2 to the nfds poll saw (new clients start at revents 0): skip gone ones, drop POLLIN from revents while srv->nfull > 0; POLLNVAL ends the client (EBADF); POLLIN, POLLHUP or POLLERR: handle_client_data; POLLOUT: flush_client.
+        // TODO: a readable listener (fds[1]): handle_new_connection. Then flush_dirty (each client's lines of this turn, batched) and reap_departed.
+        (void)handle_client_data, (void)handle_new_connection, (void)flush_dirty;
+        break;
+    }
 }
 
 int main(int argc, char **argv)
 {
-    struct server srv = {.max_clients = 10000, .queue_limit = 65536,
-                         .grace_ms = GRACE_SECONDS * 1000L, .spare_fd = -1};
-    const char *host = "127.0.0.1", *port = "9999", *why;
-    long value;
-    uint16_t port_number = 9999;
-    int opt;
-    while ((opt = getopt(argc, argv, "m:q:t:h")) != -1) {
-        switch (opt) {
-        case 'm':
-            if (parse_long(optarg, 1, 1000000, &srv.max_clients, &why) == -1)
-                die_msg("chat-server: -m %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 'q':
-            if (parse_long(optarg, 1, 1L << 30, &value, &why) == -1)
-                die_msg("chat-server: -q %s: %s\n%s", optarg, why, USAGE);
-            srv.queue_limit = (size_t)value;
-            break;
-        case 't':
-            if (parse_long(optarg, 1, 3600, &value, &why) == -1)
-                die_msg("chat-server: -t %s: %s\n%s", optarg, why, USAGE);
-            srv.grace_ms = value * 1000;
-            break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            bad_usage(NULL);
-        }
-    }
-    if (argc - optind > 2)
-        bad_usage("too many arguments");
-    if (optind < argc)
-        host = argv[optind];
-    if (optind + 1 < argc) {
-        port = argv[optind + 1];
-        if (parse_port(port, &port_number, &why) == -1)
-            die_msg("chat-server: port %s: %s\n%s", port, why, USAGE);
-    }
+    struct server srv = {.opt = {.max_clients = 10000, .queue_limit = 65536,
+                                 .grace_seconds = 3, .host = "127.0.0.1", .port = 9999},
+                         .spare_fd = -1};
+    parse_chat_options(&srv.opt, argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
     raise_fd_limit();
 
-    /* Start-up: the only place where a call may block. */
-    if (pipe(wake_pipe) == -1)
-        die("pipe");
-    if (make_nonblocking(wake_pipe[0]) == -1 || make_nonblocking(wake_pipe[1]) == -1)
-        die("fcntl O_NONBLOCK");
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die("sigaction");
+    /* A stop signal writes a byte into stop.h's self-pipe: poll wakes for it. */
+    if (stop_init() == -1)
+        die("stop_init");
     srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (srv.spare_fd == -1)
         die("open /dev/null");
-    srv.listener = get_listener_socket(host, port_number);
-    srv.fds = calloc((size_t)srv.max_clients + 2, sizeof *srv.fds);
-    srv.slots = calloc((size_t)srv.max_clients + 2, sizeof *srv.slots);
+    const char *failed;
+    srv.listener = tcp_listen(srv.opt.host, srv.opt.port, BACKLOG, &failed);
+    if (srv.listener == -1)
+        die(failed);
+    if (set_nonblocking(srv.listener, 1) == -1)     /* accept until EAGAIN */
+        die("fcntl O_NONBLOCK");
+    srv.fds = calloc((size_t)srv.opt.max_clients + 2, sizeof *srv.fds);
+    srv.slots = calloc((size_t)srv.opt.max_clients + 2, sizeof *srv.slots);
     if (srv.fds == NULL || srv.slots == NULL)
         die("calloc");
-    srv.fds[0] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
+    srv.fds[0] = (struct pollfd){.fd = stop_fd(), .events = POLLIN};
     srv.fds[1] = (struct pollfd){.fd = srv.listener, .events = POLLIN};
     srv.nfds = 2;
     if (announce_listening(srv.listener) == -1)
         die("getsockname");
 
-    /* The event loop: wait for whatever is ready, do it, never wait inside. */
-    while (!stop_signal) {
-        int timeout = drop_stalled(&srv);   /* also: wake when a full queue's grace ends */
-        reap_departed(&srv);
-        if (srv.accept_paused_until && (timeout == -1 || timeout > 1000))
-            timeout = 1000;
-        // TODO: wait with poll(2) on srv.fds (srv.nfds entries, this timeout); on EINTR go round again, on other errors die("poll").
-        (void)timeout;
-        break;
-        if (srv.accept_paused_until && time(NULL) >= srv.accept_paused_until) {
-            srv.accept_paused_until = 0;
-            srv.fds[1].events = POLLIN;
-        }
-        if (srv.fds[0].revents & POLLIN) {
-            char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) > 0)
-                ;
-        }
-        /* Slots added by accept() below start with revents 0; removals wait
-         * for reap_departed, so every index here stays valid. */
-        size_t n = srv.nfds;
-        for (size_t i = 2; i < n; i++) {
-            struct client *c = srv.slots[i];
-            short rev = srv.fds[i].revents;
-            if (srv.nfull > 0)          /* a queue filled up this turn: read nobody more */
-                rev = (short)(rev & ~POLLIN);
-            if (rev == 0 || c->gone)
-                continue;
-            // TODO: dispatch by revents: POLLNVAL ends the client; POLLIN, POLLHUP or POLLERR: handle_client_data; POLLOUT: flush_client.
-            (void)handle_client_data, (void)c;
-        }
-        if (srv.fds[1].revents & POLLIN)
-            handle_new_connection(&srv);
-        flush_dirty(&srv);              /* each client's lines of this turn, batched */
-        reap_departed(&srv);
-    }
+    serve(&srv);
     shutdown_room(&srv);
     free(srv.fds);
     free(srv.slots);
