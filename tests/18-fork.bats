@@ -13,7 +13,7 @@ load helpers/common
 # children_of PID: one line "CHILD STATE" for each child process of PID
 # (from /proc/*/stat; state Z is a zombie: ended, not yet reaped).
 children_of() {
-    cat /proc/[0-9]*/stat 2>/dev/null |
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
         sed -nE 's/^([0-9]+) \(.*\) ([A-Za-z]) ([0-9]+) .*/\1 \2 \3/p' |
         awk -v p="$1" '$3 == p { print $1, $2 }'
 }
