@@ -1,0 +1,1 @@
+15-chat-server.bats
