@@ -278,33 +278,16 @@ static void stop_children(void)
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *port = "9999", *why;
-    uint16_t port_number = 9999;
+    const char *host = "127.0.0.1", *why;
+    uint16_t port = 9999;
     int opt;
     max_children = 64;
-    while ((opt = getopt(argc, argv, "m:h")) != -1) {
-        switch (opt) {
-        case 'm':
-            if (parse_long(optarg, 1, 10000, &max_children, &why) == -1)
-                die_msg("fork-server: -m %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        default:
-            fprintf(stderr, "%s\n", USAGE);
-            return 1;
-        }
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "m:h")) != -1) {
+        if (opt == 'm' && parse_long(optarg, 1, 10000, &max_children, &why) == -1)
+            usage_error("-m", optarg, why);
     }
-    if (argc - optind > 2)
-        die_msg("fork-server: too many arguments\n%s", USAGE);
-    if (optind < argc)
-        host = argv[optind];
-    if (optind + 1 < argc) {
-        port = argv[optind + 1];
-        if (parse_port(port, &port_number, &why) == -1)
-            die_msg("fork-server: port %s: %s\n%s", port, why, USAGE);
-    }
+    endpoint_args(argc, argv, &host, &port);
     // Line-buffered: every line leaves in one write(2), before any fork, so
     // parent and children never print each other's half lines or twice.
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -328,7 +311,7 @@ int main(int argc, char **argv)
     //@end
 
     const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port_number, BACKLOG, &failed);
+    int listener = tcp_listen(host, port, BACKLOG, &failed);
     if (listener == -1)
         die(failed);
     if (announce_listening(listener) == -1)
