@@ -148,9 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *copy = malloc(total + 1);
     if (copy == NULL)
         abort();
-    if (total > 0)
+    if (total > 0 && room.buf != NULL)
         memcpy(copy, room.buf, total);
-    while (queued(&room) > 0) {
+    while (room.buf != NULL && queued(&room) > 0) {
         size_t n = 1 + taken % 977;
         if (n > queued(&room))
             n = queued(&room);
