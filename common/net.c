@@ -191,10 +191,17 @@ int read_line(struct line_reader *reader, char *line, size_t size, int *truncate
         reader->start += used;
         if (got != CUT_NONE)
             break;
-        ssize_t n;
-        do
-            n = recv(reader->fd, reader->buf, sizeof reader->buf, 0);
-        while (n == -1 && errno == EINTR && !stop_requested());
+        /* Wait in poll for bytes or a stop (stop.h): a SIGTERM that lands
+         * just before recv would block must not be lost. */
+        int ready = wait_or_stop(reader->fd, POLLIN);
+        if (ready != 1) {
+            if (ready == 0)
+                errno = EINTR;
+            return -1;
+        }
+        ssize_t n = recv(reader->fd, reader->buf, sizeof reader->buf, 0);
+        if (n == -1 && errno == EINTR)
+            continue;                   /* wait_or_stop looks at the stop */
         if (n == -1)
             return -1;
         if (n == 0) {

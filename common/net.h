@@ -113,7 +113,8 @@ void line_reader_init(struct line_reader *reader, int fd);
  * line whose text (without "\n" or "\r\n") is longer than size-1 bytes is cut
  * there and *truncated set to 1 (the rest of it is skipped); otherwise
  * *truncated is 0: "abcdefg\r\n" fits a size of 8. truncated may be NULL.
- * EINTR is retried, unless a stop was asked (stop.h): then -1 with EINTR.
+ * It waits in wait_or_stop (stop.h): once a stop is asked, -1 with EINTR,
+ * whenever the signal came; other signals' EINTR is retried.
  */
 int read_line(struct line_reader *reader, char *line, size_t size, int *truncated);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Moved up to fd 100 and above (F_DUPFD): the lessons print and test the fd
@@ -15,18 +16,22 @@
 #define STOP_PIPE_MIN_FD 100
 
 static volatile sig_atomic_t stop_signal = 0;
+static volatile sig_atomic_t shutdown_fd = -1;  /* stop_shuts_down */
 static int stop_pipe[2] = {-1, -1};
 
 /* Only async-signal-safe work here (signal-safety(7)): set the flag, write a
- * byte. The write end is non-blocking, so a full pipe cannot hang the
- * handler (and a full pipe already wakes poll). errno is saved because the
- * interrupted code may be about to read it. */
+ * byte, shut down shutdown_fd's reading side (shutdown is on that list). The
+ * write end is non-blocking, so a full pipe cannot hang the handler (and a
+ * full pipe already wakes poll). errno is saved because the interrupted code
+ * may be about to read it. */
 static void on_stop_signal(int sig)
 {
     int saved = errno;
     stop_signal = sig;
     ssize_t ignored = write(stop_pipe[1], "x", 1);
     (void)ignored;
+    if (shutdown_fd != -1)
+        shutdown(shutdown_fd, SHUT_RD);
     errno = saved;
 }
 
@@ -70,6 +75,11 @@ int stop_init(void)
     if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
         return -1;
     return 0;
+}
+
+void stop_shuts_down(int fd)
+{
+    shutdown_fd = fd;
 }
 
 int stop_requested(void)

@@ -43,6 +43,16 @@ const char *stop_signal_name(void);
  */
 int wait_or_stop(int fd, short events);
 
+/*
+ * For a program that reads a socket through stdio (lesson 14), which cannot
+ * wait in poll: while fd is set here, the handler also shuts fd's reading
+ * side down (shutdown(2) is async-signal-safe), so a read that is blocked, or
+ * about to block, returns end of file at once. -1 unsets it; do that before
+ * another thread could reuse the fd's number once it is closed. Test
+ * stop_requested() after setting it: a stop may have come just before.
+ */
+void stop_shuts_down(int fd);
+
 /* Sleep ms milliseconds, or less if a stop is asked: 1 when the time is up,
  * 0 for a stop, -1 with errno if poll failed. */
 int sleep_or_stop(int ms);

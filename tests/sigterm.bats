@@ -19,11 +19,12 @@ load helpers/common
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 
-# stop_anytime [-c] LESSON/PROGRAM ARGS...: 100 runs, each sent SIGTERM at a
-# random moment; fails with the run that did not stop.
+# stop_anytime [-c|-d] LESSON/PROGRAM ARGS...: 100 runs, each sent SIGTERM at
+# a random moment; fails with the run that did not stop (stop-anytime's -c: a
+# client connects; -d: the program keeps SIGTERM's default action).
 stop_anytime() {
     local client=()
-    [ "$1" = -c ] && { client=(-c); shift; }
+    case "$1" in -c|-d) client=("$1"); shift ;; esac
     local program=$1 seed=()
     shift
     [ -n "${STOP_ANYTIME_SEED:-}" ] && seed=(-s "$STOP_ANYTIME_SEED")
@@ -43,7 +44,7 @@ in_workbook() {
 @test "SIGTERM at any moment stops bind -1, waiting to accept (06)" { stop_anytime 06-bind/bind -1 127.0.0.1 0; }
 @test "SIGTERM at any moment stops listen (07)" { stop_anytime -c 07-listen/listen 127.0.0.1 0; }
 @test "SIGTERM at any moment stops accept (08)" { stop_anytime -c 08-accept/accept 127.0.0.1 0; }
-@test "SIGTERM at any moment stops send (09)" { stop_anytime -c 09-send/send -s 4096 127.0.0.1 0; }
+@test "SIGTERM at any moment stops send (09)" { stop_anytime -c 09-send/send -b 65536 -s 4096 127.0.0.1 0; }
 @test "SIGTERM at any moment stops recv (10)" { stop_anytime -c 10-recv/recv 127.0.0.1 0; }
 @test "SIGTERM at any moment stops echo-server (11)" { stop_anytime -c 11-echo/echo-server 127.0.0.1 0; }
 @test "SIGTERM at any moment stops hello-server (14)" { stop_anytime -c 14-streams/hello-server 127.0.0.1 0; }
@@ -65,6 +66,9 @@ in_workbook() {
 @test "SIGTERM at any moment stops broadcast-recv (04)" { stop_anytime 04-broadcast/broadcast-recv 0; }
 @test "SIGTERM at any moment stops udp-echo-server (21)" { stop_anytime 21-udp/udp-echo-server 127.0.0.1 0; }
 @test "SIGTERM at any moment stops unix-echo-server (22)" { stop_anytime 22-unix/unix-echo-server "@workbook-sigterm-$$"; }
+# fd-recv waits for one descriptor and exits: SIGTERM's default action, death,
+# stops it (its abstract name leaves no file behind).
+@test "SIGTERM at any moment stops fd-recv (22)" { stop_anytime -d 22-unix/fd-recv "@workbook-sigterm-fd-$$"; }
 
 @test "every server of the workbook is in this file" {
     # A server announces "listening on": one not listed above is not tested.

@@ -19,9 +19,8 @@
 
 #define GREETING "Hello Client!"
 
-static void serve(long n, int conn, void *unused)
+static void serve(long n, int conn)
 {
-    (void)unused;
     FILE *in, *out;
     if (open_streams(conn, &in, &out) == -1) {
         warn_errno("open_streams");
@@ -30,15 +29,6 @@ static void serve(long n, int conn, void *unused)
 
     char data[6] = {0};
     size_t got = 0;
-    // The stream's buffer is still empty: wait in poll(2) for bytes or a
-    // stop (common/stop.h), so a SIGTERM that came just before cannot be
-    // followed by a read that sleeps on (streams.h says why only here).
-    if (wait_or_stop(conn, POLLIN) != 1) {
-        fclose(out);
-        fclose(in);
-        printf("client %ld: closed, the server is stopping\n", n);
-        return;
-    }
     // TODO: read exactly 5 bytes from `in` into data with fread(3); it keeps reading
     // TODO: until it has them, or the client closes, or an error. Store the count in got.
     if (got < 5) {

@@ -70,9 +70,8 @@ static void skip_rest_of_line(FILE *in)
         ;
 }
 
-static void serve(long n, int conn, void *unused)
+static void serve(long n, int conn)
 {
-    (void)unused;
     FILE *in, *out;
     if (open_streams(conn, &in, &out) == -1) {
         warn_errno("open_streams");

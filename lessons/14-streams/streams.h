@@ -43,13 +43,31 @@ static int open_streams(int conn, FILE **in, FILE **out)
     return -1;
 }
 
+/* run_server's serve(), and the wrapper that calls it for each client. */
+static void (*stream_serve)(long n, int conn);
+
+static void serve_with_stop(long n, int conn, void *unused)
+{
+    (void)unused;
+    // A read inside fgets/fread cannot wait in poll(2) on the stop pipe as
+    // the accept loop does: a FILE hides whether it still holds buffered
+    // bytes, so polling the fd first could sleep while a line sits ready in
+    // the buffer. Instead the SIGINT/SIGTERM handler shuts conn's reading
+    // side down (common/stop.h): a read blocked, or about to block, then
+    // returns end of file. A stop that came before this call does it here.
+    stop_shuts_down(conn);
+    if (stop_requested() && shutdown(conn, SHUT_RD) == -1)
+        warn_errno("shutdown");
+    stream_serve(n, conn);
+    stop_shuts_down(-1);        // conn is closed; one thread: nothing reused it yet
+}
+
 /*
- * Parse [HOST [PORT]], listen, and serve clients one after another with
- * serve(n, conn, NULL) until SIGINT or SIGTERM (common/server.h). serve()
- * owns conn: it must close it (through fclose of its streams).
+ * Parse [ADDRESS [PORT]], listen, and serve clients one after another with
+ * serve(n, conn) until SIGINT or SIGTERM (common/server.h). serve() owns
+ * conn: it must close it (through fclose of its streams).
  */
-static int run_server(int argc, char **argv, const char *usage,
-                      void (*serve)(long n, int conn, void *unused))
+static int run_server(int argc, char **argv, const char *usage, void (*serve)(long n, int conn))
 {
     const char *host = "127.0.0.1";
     uint16_t port = 9999;
@@ -58,23 +76,13 @@ static int run_server(int argc, char **argv, const char *usage,
     endpoint_args(argc, argv, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // SIGINT/SIGTERM (common/server.h): the accept wait ends whenever one
-    // lands. A read inside fgets/fread is interrupted too (no SA_RESTART:
-    // the stream's read fails with EINTR, ferror is set), but a stream
-    // cannot wait on the self-pipe as poll(2) can: a FILE hides whether it
-    // still holds buffered bytes, so polling the fd first could sleep while
-    // a line sits ready in the buffer. hello-server polls once, while its
-    // buffer is surely empty; lines-server tests stop_requested() before
-    // each read, and a signal landing in the microseconds between that test
-    // and read(2) waits for the client's next line or its leaving. Lesson 17
-    // shows the loop without that gap.
-    //
     // stdio writes with write(2), not send(MSG_NOSIGNAL): without this, a
     // client that left would kill the server with SIGPIPE at the next fflush.
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal SIGPIPE");
     int listener = server_start(host, port, 16);
-    serve_until_stopped(listener, serve, NULL);
+    stream_serve = serve;
+    serve_until_stopped(listener, serve_with_stop, NULL);
     return 0;
 }
 
