@@ -561,6 +561,18 @@ stop_started() {
     return 0
 }
 
+# WORKBOOK_FAIL_FAST=0 (the mutant runs of tools/hardening/mutants): the first
+# failed test decides, so the later tests of the lesson are not started at all.
+# A test file with a setup() of its own calls fail_fast_setup from it.
+fail_fast_setup() {
+    [ "${WORKBOOK_FAIL_FAST:-}" = 0 ] && [ -f "$_FAIL_FAST_SPENT" ] || return 0
+    fail "Not run to the end: an earlier test of this lesson failed (WORKBOOK_FAIL_FAST=0 stops at the first failure)."
+}
+
+setup() {
+    fail_fast_setup
+}
+
 teardown() {
     stop_started
 }
