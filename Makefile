@@ -230,6 +230,7 @@ hardening:
 #   make check-hints            every lesson has 2 to 4 hints (run by CI)
 #   make check-lessons          every lesson has all its parts; every docs link resolves (run by CI)
 #   make check-translations     docs/zh-CN/ has every page, in step with the English (run by CI)
+#   make check-excerpts         every code excerpt in docs/ matches the file it quotes (run by CI)
 .PHONY: progress hint watch reveal doctor report list-tests check-hints check-lessons
 progress:
 	@tools/progress --workbook $(WORKBOOK) --build $(BUILD)
@@ -263,3 +264,7 @@ check-lessons:
 .PHONY: check-translations
 check-translations:
 	@tools/check-translations
+
+.PHONY: check-excerpts
+check-excerpts:
+	@tools/check-excerpts
