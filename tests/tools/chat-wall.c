@@ -13,7 +13,11 @@
  * It holds its clients with poll(2), not select: it must itself go past
  * 1,024 descriptors. A test tool, not a lesson: the tests read its counts.
  *
- * usage: chat-wall [-n CLIENTS] [-T MS] [-k] HOST PORT
+ * With -l the clients connect one after another, each once the one before
+ * has its first line, so the server accepts them in order and the last one
+ * holds its highest descriptor; that last one says the line.
+ *
+ * usage: chat-wall [-n CLIENTS] [-T MS] [-k] [-l] HOST PORT
  * Prints "connected N of N", "welcomed W", "refused R", "refusal: LINE" (the
  * first refused client's line), "closed after refusal R of R", "closed
  * without a line 0", "welcomed but closed 0", "received W-1 of W-1", and
@@ -36,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: chat-wall [-n CLIENTS] [-T MS] [-k] HOST PORT"
+#define USAGE "usage: chat-wall [-n CLIENTS] [-T MS] [-k] [-l] HOST PORT"
 #define MARK "wall-broadcast-5e1c"
 #define FIRST_MAX 200
 
@@ -110,9 +114,11 @@ int main(int argc, char **argv)
 {
     long n = 1030, total_ms = 30000;
     const char *why;
-    int opt, rejoin = 0;
-    while ((opt = getopt(argc, argv, "n:T:k")) != -1) {
+    int opt, rejoin = 0, last_speaks = 0;
+    while ((opt = getopt(argc, argv, "n:T:kl")) != -1) {
         if (opt == 'k' && (rejoin = 1))
+            continue;
+        if (opt == 'l' && (last_speaks = 1))
             continue;
         if (opt == 'n' && parse_long(optarg, 2, 20000, &n, &why) == 0)
             continue;
@@ -139,9 +145,10 @@ int main(int argc, char **argv)
     struct member *m = calloc((size_t)n + 1, sizeof *m);
     if (fds == NULL || m == NULL)
         die("calloc");
-    for (long i = 0; i < n; i++)        /* all the SYNs at once */
+    long slots = last_speaks ? 1 : n;   /* -l: one at a time; else all the SYNs at once */
+    for (long i = 0; i < slots; i++)
         fds[i] = (struct pollfd){.fd = connect_one(&addr), .events = POLLOUT};
-    long slots = n, connected = 0, speaker = -1, leaver = -1;
+    long connected = 0, speaker = -1, leaver = -1;
     long deadline = now_ms() + total_ms;
     int sent = 0, done = 0, rejoined = 0;
     while (now_ms() < deadline && !done) {
@@ -174,14 +181,23 @@ int main(int argc, char **argv)
             }
             got_bytes(&m[i], buf, (size_t)got);
         }
+        if (last_speaks && slots < n && m[slots - 1].state >= WELCOMED) {
+            fds[slots] = (struct pollfd){.fd = connect_one(&addr), .events = POLLOUT};
+            slots++;                    /* -l: the next one, now that this one is in */
+            continue;
+        }
+        if (last_speaks && slots < n)
+            continue;
         /* Everyone has answered and the refused are closed: one speaks. */
         long pending = 0, missing = 0;
         for (long i = 0; i < n; i++)
             pending += !m[i].closed && m[i].state != WELCOMED;
         if (!sent && pending == 0) {
-            for (long i = 0; i < n && speaker == -1; i++)
+            for (long k = 0; k < n && speaker == -1; k++) {
+                long i = last_speaks ? n - 1 - k : k;
                 if (m[i].state == WELCOMED && !m[i].closed)
                     speaker = i;
+            }
             if (speaker == -1)
                 break;                  /* nobody was welcomed */
             const char *line = "hello " MARK "\n";
@@ -198,8 +214,8 @@ int main(int argc, char **argv)
         } else if (!rejoin) {
             done = 1;
         } else if (leaver == -1) {      /* the last welcomed one leaves */
-            for (long i = n - 1; i > speaker && leaver == -1; i--)
-                if (m[i].state == WELCOMED && !m[i].closed)
+            for (long i = n - 1; i >= 0 && leaver == -1; i--)
+                if (m[i].state == WELCOMED && !m[i].closed && i != speaker)
                     leaver = i;
             if (leaver == -1)
                 break;
