@@ -42,7 +42,7 @@ lesson_files() {
         return 0
     fi
     for l in "$@"; do
-        lesson_tests "$(printf '%02d' "$((10#$l))")"
+        lesson_tests "$(lesson_number "$l")"
     done
     return 0
 }

@@ -25,12 +25,20 @@ lesson_name() {
     case "$n" in
         ''|*[!0-9]*) echo "L=$l is not a lesson number: use one of $(lesson_names | cut -c1-2 | tr '\n' ' ')(L=01, for example)." >&2; return 2 ;;
     esac
-    n=$(printf '%02d' "$((10#$n))")
+    n=$(lesson_number "$n")
     for d in "$top"/solutions/"$n"-*/; do
         [ -d "$d" ] && { basename "$d"; return 0; }
     done
     echo "There is no lesson $n yet: README.md lists the lessons that exist." >&2
     return 2
+}
+
+# lesson_number N: the two-digit number of lesson N ("5", "05" or
+# "05-nodelay" give "05"): the one place a lesson number is padded (the
+# Makefile, which cannot call this, does the same with awk).
+lesson_number() {
+    local n=${1%%-*}
+    printf '%02d\n' "$((10#$n))"
 }
 
 # lesson_tests NAME: the workbook's test files for lesson NAME (tests/NN-*.bats).
