@@ -36,6 +36,7 @@
 #include "stop.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,8 +63,7 @@ struct client {
     int on_ready;
     struct client *next_dirty;          /* on the list of queues to flush */
     int dirty;
-    const char *gone;                   /* NULL while in the room, else why it leaves */
-    char gone_text[64];
+    char gone[CHAT_REASON_MAX];         /* "" while in the room, else why it leaves */
     struct client *next_gone;
     char addr[ADDRESS_TEXT_MAX];
     char name[NAME_LEN + 1];            /* "" until /nick: then the address is shown */
@@ -108,7 +108,7 @@ static int watch(struct server *srv, int op, int fd, uint32_t events, void *who)
  * loop); the interest list says what the server really waits for. */
 static void watch_output(struct server *srv, struct client *c, int want)
 {
-    if (c->watching_out == want || c->gone)
+    if (c->watching_out == want || c->gone[0])
         return;
     //@todo EPOLL_CTL_MOD c->fd to EPOLLIN | EPOLLRDHUP | EPOLLET, plus EPOLLOUT when want is 1 (data.ptr = c); note it in c->watching_out. A failure is warn_errno("epoll_ctl").
     //@ (void)srv;
@@ -125,7 +125,7 @@ static void watch_output(struct server *srv, struct client *c, int want)
 /* c may hold input we have not read: put it on the ready list (once). */
 static void mark_ready(struct server *srv, struct client *c)
 {
-    if (c->on_ready || c->gone)
+    if (c->on_ready || c->gone[0])
         return;
     c->on_ready = 1;
     c->next_ready = NULL;
@@ -162,22 +162,19 @@ static void use_every_descriptor(struct server *srv)
               (long)before.rlim_cur, (long)now.rlim_cur, srv->max_clients);
 }
 
-static void depart(struct server *srv, struct client *c, const char *why)
+/* Mark c to leave, for why (or, when why is NULL, the error err): it is
+ * taken out at the end of the turn (reap_departed), never in the middle. */
+static void depart(struct server *srv, struct client *c, const char *why, int err)
 {
-    if (c->gone)
+    if (c->gone[0])
         return;
-    snprintf(c->gone_text, sizeof c->gone_text, "%s", why);
-    c->gone = c->gone_text;
+    if (why != NULL)
+        snprintf(c->gone, sizeof c->gone, "%s", why);
+    else
+        leave_reason(c->gone, err);     /* "reset", "error: ENAME" */
     c->next_gone = srv->gone;
     srv->gone = c;
     set_full(srv, c, 0);                /* nobody waits for it any more */
-}
-
-static void depart_errno(struct server *srv, struct client *c, int err)
-{
-    char why[CHAT_REASON_MAX];
-    leave_reason(why, err);
-    depart(srv, c, why);
 }
 
 /* Send what the queue holds, until it is empty or the kernel's buffer is
@@ -190,7 +187,7 @@ static void flush_client(struct server *srv, struct client *c)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                depart_errno(srv, c, errno);
+                depart(srv, c, NULL, errno);
             break;
         }
         c->out.head += (size_t)n;       /* a partial send: the rest stays queued */
@@ -205,21 +202,21 @@ static void flush_client(struct server *srv, struct client *c)
 /* Queue len bytes for c; they leave at the end of this turn (flush_dirty). */
 static void queue_text(struct server *srv, struct client *c, const char *text, size_t len)
 {
-    if (c->gone)
+    if (c->gone[0])
         return;
     size_t pending = queued(&c->out);
     if (pending > 0 && pending + len >= srv->queue_limit) {
         flush_client(srv, c);           /* maybe the kernel has room again */
-        if (c->gone)
+        if (c->gone[0])
             return;
         pending = queued(&c->out);
         if (pending + len > HARD_LIMIT_TIMES * srv->queue_limit) {
-            depart(srv, c, "too slow");
+            depart(srv, c, "too slow", 0);
             return;
         }
     }
     if (queue_append(&c->out, text, len) == -1) {
-        depart_errno(srv, c, ENOMEM);
+        depart(srv, c, NULL, ENOMEM);
         return;
     }
     if (queued(&c->out) >= srv->queue_limit)
@@ -231,16 +228,21 @@ static void queue_text(struct server *srv, struct client *c, const char *text, s
     }
 }
 
-/* One line to one client (to != NULL), or to everyone but `except`. */
-static void say(struct server *srv, struct client *to, struct client *except, const char *text, size_t len)
+/* One line to c, or, when c is NULL, to everyone in the room but `except`. */
+__attribute__((format(printf, 4, 5)))
+static void say(struct server *srv, struct client *c, const struct client *except,
+                const char *fmt, ...)
 {
-    if (to != NULL) {
-        queue_text(srv, to, text, len);
-        return;
-    }
-    for (struct client *c = srv->first; c != NULL; c = c->next)
-        if (c != except)
-            queue_text(srv, c, text, len);
+    char text[CHAT_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t len = vformat_line(text, fmt, ap);
+    va_end(ap);
+    if (c != NULL)
+        queue_text(srv, c, text, len);
+    for (struct client *o = srv->first; c == NULL && o != NULL; o = o->next)
+        if (o != except)
+            queue_text(srv, o, text, len);
 }
 
 static void flush_dirty(struct server *srv)
@@ -249,7 +251,7 @@ static void flush_dirty(struct server *srv)
         struct client *c = srv->dirty;
         srv->dirty = c->next_dirty;
         c->dirty = 0;
-        if (!c->gone)
+        if (!c->gone[0])
             flush_client(srv, c);
     }
 }
@@ -269,38 +271,37 @@ static void send_who(struct server *srv, struct client *c)
 
 static void handle_line(struct server *srv, struct client *c, char *line)
 {
-    char text[CHAT_TEXT_MAX];
     const char *name;
     switch (parse_command(line, &name)) {
     case CMD_SAY:
-        say(srv, NULL, c, text, format_line(text, SAID, who(c), line));
+        say(srv, NULL, c, SAID, who(c), line);
         break;
     case CMD_NICK:
         if (!valid_name(name)) {
-            say(srv, c, NULL, text, format_line(text, INVALID_NAME));
+            say(srv, c, NULL, INVALID_NAME);
             return;
         }
         for (struct client *o = srv->first; o != NULL; o = o->next)
             if (o != c && strcmp(o->name, name) == 0) {
-                say(srv, c, NULL, text, format_line(text, NAME_TAKEN, name));
+                say(srv, c, NULL, NAME_TAKEN, name);
                 return;
             }
         char old[ADDRESS_TEXT_MAX];
         snprintf(old, sizeof old, "%s", who(c));
         snprintf(c->name, sizeof c->name, "%s", name);
         log_event("nick %s -> %s", old, name);
-        say(srv, c, NULL, text, format_line(text, YOU_ARE_NOW, name));
-        say(srv, NULL, c, text, format_line(text, IS_NOW, old, name));
+        say(srv, c, NULL, YOU_ARE_NOW, name);
+        say(srv, NULL, c, IS_NOW, old, name);
         break;
     case CMD_WHO:
         send_who(srv, c);
         break;
     case CMD_QUIT:
-        say(srv, c, NULL, text, format_line(text, BYE));
-        depart(srv, c, "quit");
+        say(srv, c, NULL, BYE);
+        depart(srv, c, "quit", 0);
         break;
     case CMD_UNKNOWN:
-        say(srv, c, NULL, text, format_line(text, UNKNOWN));
+        say(srv, c, NULL, UNKNOWN);
         break;
     }
 }
@@ -308,11 +309,10 @@ static void handle_line(struct server *srv, struct client *c, char *line)
 /* Cut complete lines out of n bytes just read (chat.h), and act on each. */
 static void take_bytes(struct server *srv, struct client *c, const char *bytes, size_t n)
 {
-    char text[CHAT_TEXT_MAX];
-    for (size_t off = 0, used; off < n && !c->gone; off += used) {
+    for (size_t off = 0, used; off < n && !c->gone[0]; off += used) {
         enum cut_result r = cut_line(&c->cut, bytes + off, n - off, &used);
         if (r == CUT_TOO_LONG) {
-            say(srv, c, NULL, text, format_line(text, LINE_TOO_LONG));
+            say(srv, c, NULL, LINE_TOO_LONG);
         } else if (r == CUT_LINE && c->cut.len > 0) {
             clean_line(c->line, c->cut.len);    /* NUL and ESC become "?" */
             handle_line(srv, c, c->line);
@@ -325,24 +325,24 @@ static void take_bytes(struct server *srv, struct client *c, const char *bytes, 
 static int read_some(struct server *srv, struct client *c)
 {
     static char chunk[READ_CHUNK];
-    //@todo one recv(2) of up to READ_CHUNK bytes into chunk. 0 is the end of the stream: depart(srv, c, "closed"), return 0. -1 with EAGAIN/EWOULDBLOCK: drained, return 0 (epoll says when more comes); EINTR: return 1; other errors: depart_errno, return 0. Bytes: take_bytes, then return 1 - why not 0, under EPOLLET?
+    //@todo one recv(2) of up to READ_CHUNK bytes into chunk. 0 is the end of the stream: depart(srv, c, "closed", 0), return 0. -1 with EAGAIN/EWOULDBLOCK: drained, return 0 (epoll says when more comes); EINTR: return 1; other errors: depart(srv, c, NULL, errno), return 0. Bytes: take_bytes, then return 1 - why not 0, under EPOLLET?
     //@ (void)srv, (void)c, (void)chunk, (void)take_bytes;
     //@ return 0;
     //@begin
     ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
     if (n == 0) {
-        depart(srv, c, "closed");
+        depart(srv, c, "closed", 0);
         return 0;
     }
     if (n == -1) {
         if (errno == EINTR)
             return 1;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            depart_errno(srv, c, errno);
+            depart(srv, c, NULL, errno);
         return 0;                       /* drained: the next arrival is a new edge */
     }
     take_bytes(srv, c, chunk, (size_t)n);
-    return !c->gone;                    /* maybe more is waiting: no edge will say so */
+    return !c->gone[0];                 /* maybe more is waiting: no edge will say so */
     //@end
 }
 
@@ -360,7 +360,7 @@ static void read_ready(struct server *srv)
         //@todo read_some(srv, c) unless c is gone; if it says c may hold more, put c back on the list (mark_ready): nothing else would bring it back.
         //@ (void)read_some;
         //@begin
-        if (!c->gone && read_some(srv, c))
+        if (!c->gone[0] && read_some(srv, c))
             mark_ready(srv, c);         /* to the back: the others get their turn */
         //@end
         if (c == end)
@@ -393,8 +393,7 @@ static void add_client(struct server *srv, int fd)
         return;
     }
     //@end
-    char text[CHAT_TEXT_MAX];
-    say(srv, NULL, NULL, text, format_line(text, JOINED, c->addr));   /* before c is in the room */
+    say(srv, NULL, NULL, JOINED, c->addr);   /* before c is in the room */
     c->prev = srv->last;
     if (srv->last)
         srv->last->next = c;
@@ -403,7 +402,7 @@ static void add_client(struct server *srv, int fd)
     srv->last = c;
     srv->count++;
     log_event("join %s (%ld online)", c->addr, srv->count);
-    say(srv, c, NULL, text, format_line(text, WELCOME, c->addr));
+    say(srv, c, NULL, WELCOME, c->addr);
 }
 
 /* The listener had an edge: accept until EAGAIN (a batch per turn). */
@@ -449,29 +448,6 @@ static void handle_new_connections(struct server *srv)
     }
 }
 
-/* Last words to a departing client, without waiting: the rest of a line the
- * kernel took only half of, then a notice, so its framing stays whole. */
-static void say_goodbye(struct client *c, const char *notice)
-{
-    size_t pending = queued(&c->out), keep = pending;
-    if (c->mid_line) {
-        char *nl = memchr(c->out.buf + c->out.head, '\n', pending);
-        keep = nl ? (size_t)(nl - (c->out.buf + c->out.head)) + 1 : pending;
-    } else if (notice != NULL) {
-        keep = 0;
-    }
-    size_t nlen = notice ? strlen(notice) : 0;
-    char *text = malloc(keep + nlen + 1);
-    if (text == NULL)
-        return;
-    if (keep > 0)
-        memcpy(text, c->out.buf + c->out.head, keep);
-    if (notice)
-        memcpy(text + keep, notice, nlen);
-    send_now(c->fd, text, keep + nlen);
-    free(text);
-}
-
 /* Take the departed out of the room and every list, and tell the others
  * (which may make more departures: repeat until none is left). */
 static void reap_departed(struct server *srv)
@@ -480,9 +456,9 @@ static void reap_departed(struct server *srv)
         struct client *c = srv->gone;
         srv->gone = c->next_gone;
         if (strcmp(c->gone, "too slow") == 0)
-            say_goodbye(c, TOO_SLOW "\n");
+            send_goodbye(c->fd, &c->out, c->mid_line, TOO_SLOW);
         else if (strcmp(c->gone, "quit") == 0)
-            say_goodbye(c, NULL);
+            send_goodbye(c->fd, &c->out, c->mid_line, NULL);
         if (c->prev) c->prev->next = c->next; else srv->first = c->next;
         if (c->next) c->next->prev = c->prev; else srv->last = c->prev;
         srv->count--;
@@ -500,8 +476,7 @@ static void reap_departed(struct server *srv)
             }
         close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", who(c), c->gone, srv->count);
-        char text[CHAT_TEXT_MAX];
-        say(srv, NULL, NULL, text, format_line(text, LEFT, who(c)));
+        say(srv, NULL, NULL, LEFT, who(c));
         free(c->out.buf);
         free(c);
         flush_dirty(srv);
@@ -516,11 +491,11 @@ static int drop_stalled(struct server *srv)
         return -1;
     double now = now_ms(), wait = -1;
     for (struct client *c = srv->first; c != NULL; c = c->next) {
-        if (!c->full || c->gone)
+        if (!c->full || c->gone[0])
             continue;
         double left = c->full_since + srv->grace_ms - now;
         if (left <= 0)
-            depart(srv, c, "too slow");
+            depart(srv, c, "too slow", 0);
         else if (wait == -1 || left < wait)
             wait = left;
     }
@@ -534,7 +509,7 @@ static void shutdown_room(struct server *srv)
     while (srv->first) {
         struct client *c = srv->first;
         srv->first = c->next;
-        say_goodbye(c, SHUTTING_DOWN "\n");
+        send_goodbye(c->fd, &c->out, c->mid_line, SHUTTING_DOWN);
         close_gently(c->fd);
         free(c->out.buf);
         free(c);
@@ -611,7 +586,7 @@ int main(int argc, char **argv)
             }
             if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                 mark_ready(&srv, c);    /* read below, until EAGAIN (or 0) */
-            if ((ev & EPOLLOUT) && !c->gone)
+            if ((ev & EPOLLOUT) && !c->gone[0])
                 flush_client(&srv, c);
         }
         //@end
