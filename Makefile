@@ -198,14 +198,15 @@ clean:
 
 # --- The chat benchmark (lesson 17; bench/README.md) --------------------------
 # make bench: build the load generator and the chat servers, then run bench/run:
-# lessons 15 and 17 and `ncat --chat` side by side, results in bench/results/.
+# lessons 15, 17, 19 and 20 and `ncat --chat` side by side, results in bench/results/.
 # Not part of `make test`: it measures, it asserts nothing. The plot needs gnuplot.
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: bench
 bench: $(BENCH_BINS)
-	@$(MAKE) --no-print-directory -k $(BUILD)/solutions/15-chat-server/chat-server $(BUILD)/solutions/17-chat-poll/chat-server || true
+	@$(MAKE) --no-print-directory -k $(BUILD)/solutions/15-chat-server/chat-server $(BUILD)/solutions/17-chat-poll/chat-server \
+	    $(patsubst solutions/%.c,$(BUILD)/solutions/%,$(wildcard solutions/19-chat-select/chat-server.c solutions/20-chat-epoll/chat-server.c)) || true
 	@bench/run --build $(BUILD)
 
 $(BUILD)/bench/%: bench/%.c

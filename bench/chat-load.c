@@ -168,7 +168,9 @@ static void got_line(int r, char *line)
         c->greeted = 1;
         greeted++;
     }
-    char *p = strstr(line, "#L ");
+    /* The servers' own notices ("* alice joined") are most of what 19,900
+     * clients receive while they join: skip them without searching. */
+    char *p = line[0] == '*' && line[1] == ' ' ? NULL : strstr(line, "#L ");
     if (p == NULL) {
         notices++;
         return;
@@ -207,20 +209,27 @@ static void read_client(int i)
         if (n <= 0)
             return;
         last_rx_ns = last_progress_ns = now_ns();
-        for (ssize_t k = 0; k < n; k++) {
-            if (buf[k] == '\n') {
-                c->line[c->len] = '\0';
-                if (c->overlong)
-                    notices++;          /* e.g. ncat's "already connected: ..." */
-                else
-                    got_line(i, c->line);
-                c->len = 0;
-                c->overlong = 0;
-            } else if (c->len < LINE_CAP - 1) {
-                c->line[c->len++] = buf[k];
+        /* Whole lines at a time (memchr), not byte by byte: at 19,900 clients
+         * the join notices alone are about 5 GB. */
+        for (char *k = buf, *end = buf + n; k < end;) {
+            char *nl = memchr(k, '\n', (size_t)(end - k));
+            size_t piece = (size_t)((nl ? nl : end) - k);
+            if (c->len + piece < LINE_CAP) {
+                memcpy(c->line + c->len, k, piece);
+                c->len += piece;
             } else {
                 c->overlong = 1;
             }
+            if (nl == NULL)
+                break;
+            c->line[c->len] = '\0';
+            if (c->overlong)
+                notices++;              /* e.g. ncat's "already connected: ..." */
+            else
+                got_line(i, c->line);
+            c->len = 0;
+            c->overlong = 0;
+            k = nl + 1;
         }
         if ((size_t)n < sizeof buf)
             return;
