@@ -1,17 +1,12 @@
 /*
  * chat-server.c - lesson 19: the group chat in one thread, with select().
  *
- * Lesson 17's chat (the protocol from common/chat.h, the same log, the same
- * tests) on the oldest readiness call, select(2). It waits on bit arrays
- * (fd_set) instead of an array of struct pollfd, and that changes three things:
- *   - select overwrites the sets it is given with the ready descriptors, so
- *     the loop keeps its own sets and hands select fresh copies every turn;
- *   - it looks at descriptors 0 .. nfds-1, so nfds is the highest fd + 1;
- *   - an fd_set has FD_SETSIZE (1024) bits, no more. FD_SET on fd 1024 or
- *     above writes past the end of the array: undefined behaviour (select(2),
- *     BUGS). A client whose descriptor is 1024 or more is refused.
- * The queues, the backpressure with a grace time (while any queue is full the
- * loop reads from nobody), EMFILE and the spare fd are lesson 17's.
+ * Lesson 17's chat (protocol: common/chat.h) on select(2), whose bit arrays
+ * (fd_set) change three things: select overwrites the sets it gets, so each
+ * turn hands it fresh copies; it looks at fds 0 .. nfds-1, so nfds is the
+ * highest fd + 1; and a set holds FD_SETSIZE (1024) fds: FD_SET on fd 1024 or
+ * more writes past its end (undefined behaviour, select(2) BUGS), so such a
+ * client is refused. Queues, backpressure and EMFILE are lesson 17's.
  *
  * usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
  *   -m  most clients at once (default 10000, but select stops near 1,017)
@@ -44,9 +39,7 @@
 
 #define READ_CHUNK 65536        /* one recv per client per turn, at most this */
 #define ACCEPTS_PER_TURN 1024   /* then serve the room before accepting more */
-/* The hard limit, 4 times -q: reading stops while a queue is full, but one
- * read that came before can add its lines on top, and notices never wait. */
-#define HARD_LIMIT_TIMES 4
+#define HARD_LIMIT_TIMES 4      /* past 4 times -q a queue is dropped at once (lesson 17) */
 #define BACKLOG SOMAXCONN       /* a burst of connects must fit (lesson 07) */
 
 struct client {
@@ -66,8 +59,7 @@ struct client {
 };
 
 struct server {
-    /* What we want to hear about. select() overwrites the sets it is given,
-     * so these stay ours and each turn hands it copies. */
+    /* What we want to hear about; select gets copies (it overwrites them). */
     fd_set readers;                     /* every client in the room */
     fd_set writers;                     /* the clients with output queued */
     int maxfd;                          /* the highest fd in any set: nfds is maxfd + 1 */
@@ -448,9 +440,8 @@ static void serve(struct server *srv)
         //@end
         if (srv->accept_paused_until && time(NULL) >= srv->accept_paused_until)
             srv->accept_paused_until = 0;
-        /* Clients accepted below are not in this turn's copies; clients that
-         * leave are only marked (depart) and closed in reap_departed, so no
-         * fd changes hands during the walk. */
+        /* New clients are not in this turn's copies; leaving ones are only
+         * marked (closed in reap_departed): no fd changes hands in the walk. */
         int top = srv->maxfd;
         for (int fd = 0; fd <= top; fd++) {
             struct client *c = srv->by_fd[fd];
@@ -474,7 +465,7 @@ static void serve(struct server *srv)
 
 int main(int argc, char **argv)
 {
-    static struct server srv = {.opt = {.max_clients = 10000, .queue_limit = 65536,
+    static struct server srv = {        /* static: by_fd (8 KB) stays off the stack */.opt = {.max_clients = 10000, .queue_limit = 65536,
                                  .grace_seconds = 3, .host = "127.0.0.1", .port = 9999},
                          .spare_fd = -1};
     parse_chat_options(&srv.opt, argc, argv);
