@@ -421,6 +421,10 @@ static void serve(struct server *srv)
         reap_departed(srv);
         if (srv->accept_paused_until && (timeout == -1 || timeout > 1000))
             timeout = 1000;
+        if (srv->accept_paused_until && time(NULL) >= srv->accept_paused_until) {
+            srv->accept_paused_until = 0;
+            srv->fds[1].events = POLLIN;
+        }
         //@todo wait in poll(2) on srv->fds (srv->nfds of them) for timeout ms; EINTR: go round again (a stop signal ends the loop); other errors: die("poll").
         //@todo for each client slot i from 2 to the nfds poll saw (new clients start at revents 0): skip gone ones, drop POLLIN from revents while srv->nfull > 0; POLLNVAL ends the client (EBADF); POLLIN, POLLHUP or POLLERR: handle_client_data; POLLOUT: flush_client.
         //@todo a readable listener (fds[1]): handle_new_connection. Then flush_dirty (each client's lines of this turn, batched) and reap_departed.
@@ -431,10 +435,6 @@ static void serve(struct server *srv)
             if (errno == EINTR)
                 continue;
             die("poll");
-        }
-        if (srv->accept_paused_until && time(NULL) >= srv->accept_paused_until) {
-            srv->accept_paused_until = 0;
-            srv->fds[1].events = POLLIN;
         }
         /* Slots added by accept() below start with revents 0; removals wait
          * for reap_departed, so every index here stays valid. */
