@@ -34,7 +34,8 @@ int main(int argc, char **argv)
     int broadcast = 0, opt;
     usage_init(USAGE);
     while ((opt = next_option(argc, argv, "bh")) != -1)
-        broadcast = 1;                  /* -b, the only option but -h */
+        if (opt == 'b')                 /* next_option handles -h itself */
+            broadcast = 1;
     uint16_t port = BROADCAST_PORT;
     const char *message = "hello, everyone", *why;
     if (argc - optind > 2)
