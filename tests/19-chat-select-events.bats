@@ -29,6 +29,16 @@ join() {
     done
 }
 
+# server_answers: one client joins and leaves, and the server logs it. The
+# wall tests below run a tool with a long deadline (a thousand clients under a
+# sanitizer build need it); this quick look first means a server that does not
+# chat at all fails in seconds, not after the tool's whole deadline.
+server_answers() {
+    join probe || return 1
+    client_close probe
+    wait_for_output 'leave .* \(0 online\)$' 10
+}
+
 # need_hard_limit N: skip (saying why) when the hard RLIMIT_NOFILE is below N:
 # the test needs a soft limit past FD_SETSIZE and cannot raise the hard one.
 need_hard_limit() {
@@ -40,6 +50,7 @@ need_hard_limit() {
 
 @test "the newest client, on the highest descriptor, is heard: nfds is the highest fd + 1" {
     start_chat 127.0.0.1 0 || return 1
+    server_answers || return 1
     # The stop pipe (common/stop.c) sits at fd 100 or so, above the first
     # clients: join 20 more clients than that, one after another, so that
     # the last one holds the server's highest descriptor, and it speaks.
@@ -70,6 +81,7 @@ need_hard_limit() {
     # itself must stop at select's wall.
     ulimit -Sn 2048
     start_chat 127.0.0.1 0 || return 1
+    server_answers || return 1
     local own room
     own=$(open_fds "$SERVER_PID")       # its own: 0-2, the self-pipe, the spare, the listener
     room=$((1024 - own))                # fds own .. 1023 are left for clients
@@ -98,6 +110,7 @@ need_hard_limit() {
     need_hard_limit 1024
     ulimit -Sn 1024
     start_chat 127.0.0.1 0 || return 1
+    server_answers || return 1
     local own room
     own=$(open_fds "$SERVER_PID")
     room=$((1024 - own))

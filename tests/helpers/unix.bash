@@ -37,13 +37,15 @@ start_unix_listener() {
     "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     SERVER_PID=$!
     STARTED_PIDS+=("$SERVER_PID")
-    local deadline=$((SECONDS + LISTEN_TIMEOUT))
+    local limit
+    limit=$(fail_fast_limit "$LISTEN_TIMEOUT") || return 1
+    local deadline=$((SECONDS + limit))
     while [ "$SECONDS" -le "$deadline" ]; do
         grep -q '^listening on ' "$SERVER_OUT" 2>/dev/null && return 0
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             local st=0
             wait "$SERVER_PID" || st=$?
-            check_ended_well "$st" "The server $name" "$LISTEN_TIMEOUT" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
+            check_ended_well "$st" "The server $name" "$limit" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
             fail "The server $name exited (status $st) before it printed \"listening on NAME\"." \
                  "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
                  "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
@@ -51,7 +53,7 @@ start_unix_listener() {
         fi
         sleep 0.05
     done
-    fail "The server $name did not print \"listening on NAME\" within ${LISTEN_TIMEOUT}s." \
+    fail "The server $name did not print \"listening on NAME\" within ${limit}s." \
          "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
          "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
 }
@@ -60,6 +62,7 @@ start_unix_listener() {
 # (default 5 s) and set SERVER_STATUS; fail, killing it, if it does not.
 wait_exit() {
     local seconds=${1:-5} deadline
+    seconds=$(fail_fast_limit "$seconds") || return 1
     deadline=$((SECONDS + seconds))
     while kill -0 "$SERVER_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
         sleep 0.05
