@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
         --build) build=$2; shift 2 ;;
         -n) n=$2; shift 2 ;;
         -r) rounds=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) "$(dirname "$0")/../tools/lib/help" "$0"; exit 0 ;;
         *) echo "usage: bench/fork-cost.sh [--build DIR] [-n N] [-r ROUNDS]" >&2; exit 2 ;;
     esac
 done

@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) "$(dirname "$0")/../tools/lib/help" "$0"; exit 0 ;;
         *) echo "usage: bench/unix-vs-tcp.sh [--build DIR] [-- OPTIONS]" >&2; exit 2 ;;
     esac
 done

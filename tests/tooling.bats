@@ -255,3 +255,26 @@ a_path_without() {
     run -1 expect_equal "The count of lines" 6001 4701
     expect_line 'The count of lines: expected 6001, got 4701\.'
 }
+
+# --- every script's help ------------------------------------------------------
+
+@test "every script in tools/, tools/hardening/ and bench/ answers -h and --help with its header comment, exit 0" {
+    local script n=0 want flag
+    for script in "$TOP"/tools/* "$TOP"/tools/hardening/* "$TOP"/bench/*; do
+        [ -f "$script" ] && [ -x "$script" ] || continue
+        head -n 1 "$script" | grep -q bash || continue
+        want=$("$TOP/tools/lib/help" "$script")
+        grep -Eqi '^ *usage:' <<<"$want" ||
+            fail "${script#"$TOP"/}: its header comment has no \"usage:\" line."
+        for flag in -h --help; do
+            # run_command: time-bounded, and whatever the script started is
+            # killed with its process group (a script without -h would run).
+            run_command 10 /dev/null "${script#"$TOP"/} $flag" "$script" "$flag" || return 1
+            [ "$status" -eq 0 ] || fail "${script#"$TOP"/} $flag exited with status $status (usage belongs on stdout, exit 0):" \
+                "$(show_text "It printed:" "$output")" "$(show_text "On stderr:" "$stderr")"
+            expect_equal "what ${script#"$TOP"/} $flag printed" "$want" "$output"
+        done
+        n=$((n + 1))
+    done
+    [ "$n" -ge 20 ] || fail "Only $n scripts were found: the test looks in the wrong place."
+}
