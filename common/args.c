@@ -87,6 +87,24 @@ int next_option(int argc, char **argv, const char *optstring)
     return opt;
 }
 
+long option_long(const char *what, long min, long max)
+{
+    long value;
+    const char *why;
+    if (parse_long(optarg, min, max, &value, &why) == -1)
+        usage_error(what, optarg, why);
+    return value;
+}
+
+int only_arguments(int argc, char **argv, int min, int max)
+{
+    next_option(argc, argv, "h");
+    int left = argc - optind;
+    if (left < min || left > max)
+        usage_error(NULL, NULL, NULL);
+    return left;
+}
+
 int parse_numeric_host(const char *text, const char **why)
 {
     unsigned char addr[sizeof(struct in6_addr)];

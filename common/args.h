@@ -43,6 +43,15 @@ _Noreturn void usage_error(const char *what, const char *text, const char *why);
  * ends in usage_error. Returns the next option of the program's own, or -1. */
 int next_option(int argc, char **argv, const char *optstring);
 
+/* The value of the option next_option just returned (optarg) as a decimal
+ * number in [min, max]; a bad one ends in usage_error(what, optarg, why). */
+long option_long(const char *what, long min, long max);
+
+/* The frame of a program with no options but -h: next_option, then the
+ * arguments left (argv[optind] onwards) must number min to max, else
+ * usage_error. Returns how many there are. */
+int only_arguments(int argc, char **argv, int min, int max);
+
 /* 0 if text is a numeric IPv4 or IPv6 address ("127.0.0.1", "::1"); else -1
  * and *why. Servers take numbers only: a name may resolve to several. */
 int parse_numeric_host(const char *text, const char **why);

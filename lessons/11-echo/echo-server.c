@@ -153,16 +153,7 @@ static void serve(long client, int conn, void *unused)
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1";
-    uint16_t port = 9999;
-
-    usage_init(USAGE);
-    next_option(argc, argv, "h");       /* no options but -h */
-    endpoint_args(argc, argv, &host, &port);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    /* SIGINT and SIGTERM end every wait at any moment (common/server.h). */
-    int listener = server_start(host, port, 5);
-    serve_until_stopped(listener, serve, NULL);
-    return 0;
+    /* [ADDRESS [PORT]], then clients one at a time; SIGINT and SIGTERM end
+     * every wait at any moment (common/server.h). */
+    return server_main(argc, argv, USAGE, 5, serve, NULL);
 }

@@ -59,24 +59,13 @@ static int send_fd(int sock, int fd)
 int main(int argc, char **argv)
 {
     usage_init(USAGE);
-    next_option(argc, argv, "h");               /* no options but -h */
-    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
-    if (argc != 3)
-        usage_error(NULL, NULL, NULL);
-    const char *name = argv[1], *file = argv[2];
+    only_arguments(argc, argv, 2, 2);           /* no options but -h */
+    const char *name = argv[optind], *file = argv[optind + 1];
     int fd = STDIN_FILENO;
     if (strcmp(file, "-") != 0 && (fd = open(file, O_RDONLY)) == -1)
         die("open");
 
-    struct sockaddr_un addr;
-    socklen_t addr_len;
-    if (unix_address(name, &addr, &addr_len) == -1)
-        die("fd-send: the name does not fit in sun_path");
-    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (sock == -1)
-        die("socket");
-    if (connect(sock, (struct sockaddr *)&addr, addr_len) == -1)
-        die("connect");
+    int sock = unix_connect(name);              /* unix.h */
     if (send_fd(sock, fd) == -1)
         die("sendmsg");
     printf("sent fd %d (%s) to %s\n", fd, file, name);

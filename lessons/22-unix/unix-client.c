@@ -34,24 +34,13 @@
 int main(int argc, char **argv)
 {
     usage_init(USAGE);
-    next_option(argc, argv, "h");               /* no options but -h */
-    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
-    if (argc < 2)
-        usage_error(NULL, NULL, NULL);
+    only_arguments(argc, argv, 1, argc);        /* no options but -h */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct sockaddr_un addr;
-    socklen_t addr_len;
-    if (unix_address(argv[1], &addr, &addr_len) == -1)
-        die("unix-client: the name does not fit in sun_path");
+    const char *name = argv[optind];
+    int fd = unix_connect(name);                /* unix.h */
+    printf("connected to %s as pid %ld\n", name, (long)getpid());
 
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
-    if (connect(fd, (struct sockaddr *)&addr, addr_len) == -1)
-        die("connect");
-    printf("connected to %s as pid %ld\n", argv[1], (long)getpid());
-
-    for (int i = 2; i < argc; i++)
+    for (int i = optind + 1; i < argc; i++)
         if (send_all(fd, argv[i], strlen(argv[i])) == -1 || send_all(fd, "\n", 1) == -1)
             die("send");
     // "I have sent everything": the server's recv returns 0, it closes, and
@@ -59,17 +48,7 @@ int main(int argc, char **argv)
     if (shutdown(fd, SHUT_WR) == -1)
         die("shutdown");
 
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) != 0) {
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            die("recv");
-        }
-        if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-            die("fwrite");
-    }
+    copy_to_stdout(fd);                         /* unix.h: until the server closes */
     if (close(fd) == -1)
         die("close");
     return 0;

@@ -30,6 +30,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 #include "unix.h"
 
@@ -87,44 +88,20 @@ static void serve(long client, int conn)
 int main(int argc, char **argv)
 {
     usage_init(USAGE);
-    next_option(argc, argv, "h");               /* no options but -h */
-    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
-    if (argc != 2)
-        usage_error(NULL, NULL, NULL);
-    const char *name = argv[1];
+    only_arguments(argc, argv, 1, 1);           /* no options but -h */
+    const char *name = argv[optind];
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     if (stop_init() == -1)      /* SIGINT/SIGTERM end every wait below, race-free */
         die("stop_init");
 
-    struct sockaddr_un addr;
-    socklen_t addr_len;
-    if (unix_address(name, &addr, &addr_len) == -1)
-        die("unix-echo-server: the name does not fit in sun_path");
-    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (listener == -1)
-        die("socket");
-    // bind creates the socket file; if one is already there (a server
-    // running, or one that died without cleaning up) it fails: EADDRINUSE.
-    if (bind(listener, (struct sockaddr *)&addr, addr_len) == -1)
-        die("bind");
-    if (listen(listener, SOMAXCONN) == -1)
-        die("listen");
-    printf("listening on %s\n", name);
-
+    int listener = unix_listen(name, SOMAXCONN);    /* unix.h */
+    // accept_or_stop (common/server.h): lesson 08's accept loop, ended by
+    // SIGINT/SIGTERM whenever it lands.
     long clients = 0;
-    int ready;
-    while ((ready = wait_or_stop(listener, POLLIN)) == 1) {
-        int conn = accept(listener, NULL, NULL);
-        if (conn == -1) {
-            if (errno != EINTR)
-                warn_errno("accept");
-            continue;
-        }
+    int conn;
+    while ((conn = accept_or_stop(listener)) != -1)
         serve(++clients, conn);
-    }
-    if (ready == -1)
-        die("poll");
 
     if (close(listener) == -1)
         warn_errno("close");

@@ -85,18 +85,9 @@ static void serve(long n, int conn, void *unused)
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1";
-    uint16_t port = 9999;
-
-    usage_init(USAGE);
-    next_option(argc, argv, "h");       /* no options but -h */
-    endpoint_args(argc, argv, &host, &port);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
     signal(SIGPIPE, SIG_IGN);   /* a client gone mid-reply is EPIPE, not death */
-    // common/server.h: the listening socket (lessons 06-08 build it by hand)
-    // and a one-at-a-time accept loop that SIGINT/SIGTERM end, race-free.
-    int listener = server_start(host, port, 16);
-    serve_until_stopped(listener, serve, NULL);
-    return 0;
+    // common/server.h: [ADDRESS [PORT]], the listening socket (lessons 06-08
+    // build it by hand) and a one-at-a-time accept loop that SIGINT/SIGTERM
+    // end, race-free.
+    return server_main(argc, argv, USAGE, 16, serve, NULL);
 }

@@ -84,21 +84,12 @@ static void serve_with_stop(long n, int conn, void *unused)
  */
 static int run_server(int argc, char **argv, const char *usage, void (*serve)(long n, int conn))
 {
-    const char *host = "127.0.0.1";
-    uint16_t port = 9999;
-    usage_init(usage);
-    next_option(argc, argv, "h");       /* no options but -h */
-    endpoint_args(argc, argv, &host, &port);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
     // stdio writes with write(2), not send(MSG_NOSIGNAL): without this, a
     // client that left would kill the server with SIGPIPE at the next fflush.
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal SIGPIPE");
-    int listener = server_start(host, port, 16);
     stream_serve = serve;
-    serve_until_stopped(listener, serve_with_stop, NULL);
-    return 0;
+    return server_main(argc, argv, usage, 16, serve_with_stop, NULL);
 }
 
 #endif

@@ -79,32 +79,18 @@ static int receive_fd(int sock)
 int main(int argc, char **argv)
 {
     usage_init(USAGE);
-    next_option(argc, argv, "h");               /* no options but -h */
-    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
-    if (argc < 2 || argc > 3)
-        usage_error(NULL, NULL, NULL);
-    const char *name = argv[1];
+    int args = only_arguments(argc, argv, 1, 2);    /* no options but -h */
+    const char *name = argv[optind], *file = argv[optind + 1];
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc == 3) {
-        int own = open(argv[2], O_RDONLY);
+    if (args == 2) {
+        int own = open(file, O_RDONLY);
         if (own == -1)
-            printf("open %s myself: %s (%s)\n", argv[2], errno_name(errno), strerror(errno));
+            printf("open %s myself: %s (%s)\n", file, errno_name(errno), strerror(errno));
         else if (close(own) == 0)
-            printf("open %s myself: it worked, no descriptor needed\n", argv[2]);
+            printf("open %s myself: it worked, no descriptor needed\n", file);
     }
 
-    struct sockaddr_un addr;
-    socklen_t addr_len;
-    if (unix_address(name, &addr, &addr_len) == -1)
-        die("fd-recv: the name does not fit in sun_path");
-    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (listener == -1)
-        die("socket");
-    if (bind(listener, (struct sockaddr *)&addr, addr_len) == -1)
-        die("bind");
-    if (listen(listener, 1) == -1)
-        die("listen");
-    printf("listening on %s\n", name);
+    int listener = unix_listen(name, 1);        /* unix.h */
 
     int conn = accept(listener, NULL, NULL);
     if (conn == -1)
@@ -116,19 +102,7 @@ int main(int argc, char **argv)
         die_msg("fd-recv: no file descriptor came with the message");
     printf("received fd %d\n", fd);
 
-    char buf[4096];
-    size_t total = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) != 0) {
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            die("read");
-        }
-        if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-            die("fwrite");
-        total += (size_t)n;
-    }
+    size_t total = copy_to_stdout(fd);          /* unix.h: read(2) to the end */
     printf("read %zu bytes through fd %d\n", total, fd);
     if (close(fd) == -1 || close(conn) == -1 || close(listener) == -1)
         die("close");

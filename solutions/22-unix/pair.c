@@ -67,10 +67,8 @@ static void child(int fd, pid_t parent)
 int main(int argc, char **argv)
 {
     usage_init("usage: pair [MESSAGE]   (MESSAGE at most 200 bytes)");
-    next_option(argc, argv, "h");       /* no options but -h ("--" ends them) */
-    const char *message = optind < argc ? argv[optind] : "ping";
-    if (argc - optind > 1)
-        usage_error(NULL, NULL, NULL);
+    /* No options but -h ("--" ends them), then [MESSAGE]. */
+    const char *message = only_arguments(argc, argv, 0, 1) == 1 ? argv[optind] : "ping";
     if (strlen(message) > 200)
         usage_error("MESSAGE", "", "longer than 200 bytes");
     setvbuf(stdout, NULL, _IOLBF, 0);
