@@ -9,34 +9,10 @@
 
 bats_require_minimum_version 1.7.0
 load helpers/common
+load helpers/chat
 
 # The log's timestamp, "[2026-11-24 10:15:02] ".
 STAMP='^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\] '
-
-# start_chat ARGS...: start the chat server. (Called inside "||" so that
-# bash's errexit cannot cut start_server's polling loop short while the
-# server has not yet printed its "listening on" line.)
-start_chat() {
-    start_server chat-server "$@" || return 1
-}
-
-# join NAME...: connect each client and wait for its welcome line; the
-# server's address for it ("127.0.0.1:PORT") goes into ADDR_NAME.
-join() {
-    local name
-    for name in "$@"; do
-        client_open "$name" || return 1
-        client_expect "$name" '^\* welcome 127\.0\.0\.1:[0-9]+; commands: /nick NAME, /who, /quit$' || return 1
-        local addr=${REPLY#\* welcome }
-        printf -v "ADDR_$name" '%s' "${addr%%;*}"
-    done
-}
-
-# seen NAME: every line client NAME has read so far.
-seen() {
-    local var="CLIENT_${1}_SEEN"
-    printf '%s' "${!var}"
-}
 
 # three_in_the_room: a server and clients a, b and c, each welcomed; a and b
 # have seen everyone after them join, so the room is complete for all.

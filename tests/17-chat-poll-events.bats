@@ -8,6 +8,7 @@
 
 bats_require_minimum_version 1.7.0
 load helpers/common
+load helpers/chat
 # The helpers name the lesson folder after the test file; this file's program
 # is lesson 17's chat-server all the same.
 # shellcheck disable=SC2034  # read by the helpers
@@ -16,14 +17,6 @@ LESSON_DIR=17-chat-poll
 # FD_LIMIT: the fd limit for the EMFILE test; the server holds 7 fds of its
 # own (stdin, stdout, stderr, the self-pipe's two ends, the spare, the listener).
 FD_LIMIT=32
-
-# start_chat ARGS...: start_server for this lesson's chat-server. Called in an
-# `||` list, so that bash's errexit cannot end the test while start_server is
-# still polling for the "listening on" line (its first look can come before
-# the server has even opened its output file).
-start_chat() {
-    start_server chat-server "$@"
-}
 
 @test "the server raises its soft descriptor limit to the hard limit at start" {
     hard=$(ulimit -Hn)
@@ -47,36 +40,7 @@ start_chat() {
 }
 
 @test "out of descriptors (EMFILE), extra clients are refused and the server keeps serving" {
-    command -v prlimit >/dev/null || skip "prlimit(1) is missing"
-    start_chat 127.0.0.1 0 || return 1
-    # Lower the running server's limit, as if it had started with ulimit -n 32.
-    if ! prlimit --pid "$SERVER_PID" --nofile=$FD_LIMIT:$FD_LIMIT; then
-        kill -0 "$SERVER_PID" 2>/dev/null || fail "The server exited right after it started."
-        skip "prlimit --pid is not permitted here"
-    fi
-    local i last=30
-    for i in $(seq 1 $last); do
-        client_open "c$i"
-    done
-    # The last one cannot get a descriptor: it is accepted on the spare one and
-    # refused, and told the real reason (not "server full": the room is not).
-    client_expect "c$last" '^\* out of file descriptors \(EMFILE\), try again later$' 10
-    client_expect_closed "c$last"
-    wait_for_output 'refused 127\.0\.0\.1:[0-9]+: out of file descriptors \(EMFILE\)$'
-    # The room was not hurt: the first client still chats.
-    client_expect c1 '^\* welcome '
-    for i in $(seq 1 $last); do
-        client_close "c$i"
-    done
-    wait_for_output 'leave .* \(0 online\)$' 10
-    # And with descriptors free again, new clients are served as before.
-    client_open x
-    client_expect x '^\* welcome '
-    client_open y
-    client_expect y '^\* welcome '
-    client_send x 'still here\n'
-    client_expect y ': still here$'
-    kill -0 "$SERVER_PID" || fail "The server died."
+    expect_emfile_refusal $FD_LIMIT
 }
 
 @test "a client that never reads is dropped as too slow while the room goes on" {

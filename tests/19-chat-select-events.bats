@@ -8,6 +8,7 @@
 
 bats_require_minimum_version 1.7.0
 load helpers/common
+load helpers/chat
 # The helpers name the lesson folder after the test file; this file's program
 # is lesson 19's chat-server all the same.
 # shellcheck disable=SC2034  # read by the helpers
@@ -15,29 +16,6 @@ LESSON_DIR=19-chat-select
 
 # How many clients the wall tests connect: past the wall by a dozen or so.
 CROWD=1030
-
-start_chat() {
-    start_server chat-server "$@"
-}
-
-# join NAME...: connect each client and wait for its welcome line.
-join() {
-    local name
-    for name in "$@"; do
-        client_open "$name" || return 1
-        client_expect "$name" '^\* welcome ' || return 1
-    done
-}
-
-# server_answers: one client joins and leaves, and the server logs it. The
-# wall tests below run a tool with a long deadline (a thousand clients under a
-# sanitizer build need it); this quick look first means a server that does not
-# chat at all fails in seconds, not after the tool's whole deadline.
-server_answers() {
-    join probe || return 1
-    client_close probe
-    wait_for_output 'leave .* \(0 online\)$' 10
-}
 
 # need_hard_limit N: skip (saying why) when the hard RLIMIT_NOFILE is below N:
 # the test needs a soft limit past FD_SETSIZE and cannot raise the hard one.

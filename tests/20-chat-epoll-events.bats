@@ -12,30 +12,13 @@
 
 bats_require_minimum_version 1.7.0
 load helpers/common
+load helpers/chat
 # shellcheck disable=SC2034  # read by the helpers
 LESSON_DIR=20-chat-epoll
 
 # The EMFILE test's descriptor limit: the server holds 8 fds of its own
 # (stdin, stdout, stderr, epoll, the self-pipe's two ends, the spare, the listener).
 FD_LIMIT=32
-
-start_chat() {
-    start_server chat-server "$@"
-}
-
-# join NAME...: connect each client and wait for its welcome line.
-join() {
-    local name
-    for name in "$@"; do
-        client_open "$name" || return 1
-        client_expect "$name" '^\* welcome 127\.0\.0\.1:[0-9]+; ' || return 1
-    done
-}
-
-seen() {
-    local var="CLIENT_${1}_SEEN"
-    printf '%s' "${!var}"
-}
 
 # waiting_bytes PORT [STATE]: bytes received and not yet read by the server
 # on its connections from local port PORT (/proc/net/tcp: rx_queue, in hex),
@@ -197,25 +180,5 @@ sender_open() {
 }
 
 @test "out of descriptors (EMFILE), extra clients are refused with the reason and the server keeps serving" {
-    command -v prlimit >/dev/null || skip "prlimit(1) is missing"
-    start_chat 127.0.0.1 0 || return 1
-    if ! prlimit --pid "$SERVER_PID" --nofile=$FD_LIMIT:$FD_LIMIT; then
-        kill -0 "$SERVER_PID" 2>/dev/null || fail "The server exited right after it started."
-        skip "prlimit --pid is not permitted here"
-    fi
-    local i last=30
-    for i in $(seq 1 $last); do
-        client_open "c$i"
-    done
-    client_expect "c$last" '^\* out of file descriptors \(EMFILE\), try again later$' 10
-    client_expect_closed "c$last"
-    wait_for_output 'refused 127\.0\.0\.1:[0-9]+: out of file descriptors \(EMFILE\)$'
-    client_expect c1 '^\* welcome '
-    for i in $(seq 1 $last); do
-        client_close "c$i"
-    done
-    wait_for_output 'leave .* \(0 online\)$' 10
-    join x y
-    client_send x 'still here\n'
-    client_expect y ': still here$'
+    expect_emfile_refusal $FD_LIMIT
 }
