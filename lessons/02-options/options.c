@@ -129,10 +129,8 @@ int main(int argc, char **argv)
     long buffer = DEFAULT_BUFFER;
     const char *why;
     usage_init(USAGE);
-    next_option(argc, argv, "h");       /* no options but -h */
-    if (argc - optind > 1)
-        usage_error(NULL, NULL, NULL);
-    if (optind < argc && parse_long(argv[optind], 1, 1L << 30, &buffer, &why) == -1)
+    /* No options but -h, then [BUFFER_BYTES] (common/args.h). */
+    if (only_arguments(argc, argv, 0, 1) == 1 && parse_long(argv[optind], 1, 1L << 30, &buffer, &why) == -1)
         usage_error("BUFFER_BYTES", argv[optind], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 

@@ -46,17 +46,8 @@ int main(int argc, char **argv)
         message = argv[optind + 1];
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    // Broadcast is a datagram idea: TCP connects to one peer, UDP can address many.
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd == -1)
-        die("socket");
-
     struct sockaddr_in to;
-    memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    if (inet_pton(AF_INET, BROADCAST_ADDRESS, &to.sin_addr) != 1)
-        die_msg("inet_pton %s: not an IPv4 address", BROADCAST_ADDRESS);
+    int fd = udp_socket_for(BROADCAST_ADDRESS, port, &to);   /* broadcast.h */
 
     if (broadcast) {
         // TODO: allow this socket to send to broadcast addresses: SO_BROADCAST (socket(7)), an int set to 1.

@@ -129,25 +129,18 @@ static void serve(long client, int conn, void *ctx)
 int main(int argc, char **argv)
 {
     long delay_ms = 0, size = 1024, rcvbuf = 0;
-    const char *host = "127.0.0.1", *why;
+    const char *host = "127.0.0.1";
     uint16_t port = 9999;
     int opt;
 
+    // The command-line frame of common/args.h, the same in every program on
+    // purpose (lesson 09's reads alike): only the options differ.
     usage_init(USAGE);
     while ((opt = next_option(argc, argv, "d:s:r:h")) != -1) {
         switch (opt) {
-        case 'd':
-            if (parse_long(optarg, 0, 60000, &delay_ms, &why) == -1)
-                usage_error("delay", optarg, why);
-            break;
-        case 's':
-            if (parse_long(optarg, 1, 1L << 24, &size, &why) == -1)
-                usage_error("size", optarg, why);
-            break;
-        case 'r':
-            if (parse_long(optarg, 1, INT_MAX, &rcvbuf, &why) == -1)
-                usage_error("rcvbuf", optarg, why);
-            break;
+        case 'd': delay_ms = option_long("delay", 0, 60000); break;
+        case 's': size = option_long("size", 1, 1L << 24); break;
+        case 'r': rcvbuf = option_long("rcvbuf", 1, INT_MAX); break;
         }
     }
     endpoint_args(argc, argv, &host, &port);
@@ -157,15 +150,9 @@ int main(int argc, char **argv)
     if (buf == NULL)
         die("malloc");
 
-    /* SIGINT and SIGTERM end every wait below at any moment (common/stop.h). */
-    if (stop_init() == -1)
-        die("stop_init");
-
-    /* Lesson 09's send_all (the reply) sends with MSG_NOSIGNAL: no SIGPIPE. */
-    const char *failed = "tcp_listen";
-    int listener = tcp_listen(host, port, 5, &failed);
-    if (listener == -1)
-        die(failed);
+    /* SIGINT and SIGTERM end every wait below at any moment (common/server.h).
+     * Lesson 09's send_all (the reply) sends with MSG_NOSIGNAL: no SIGPIPE. */
+    int listener = server_listen(host, port, 5);
     // Set on the listener, SO_RCVBUF is inherited by every accepted socket,
     // and is in place before the handshake fixes the window scale (tcp(7)).
     if (rcvbuf > 0) {

@@ -73,11 +73,9 @@ int main(int argc, char **argv)
     uint16_t port;
 
     usage_init(USAGE);
-    next_option(argc, argv, "h");       /* no options but -h ("--" ends them) */
-    argc -= optind - 1;                 /* the arguments after the options */
+    /* No options but -h ("--" ends them); argv[1..3]: the arguments after them. */
+    argc = 1 + only_arguments(argc, argv, 0, 3);
     argv += optind - 1;
-    if (argc > 4)
-        usage_error(NULL, NULL, NULL);
     if (argc >= 2)
         host = argv[1];
     if (argc >= 3)

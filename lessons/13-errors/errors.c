@@ -61,6 +61,25 @@ static int report(const char *call, int err, int expected)
     return 0;
 }
 
+/* Every case ends the same way: the call failed as expected (0), failed
+ * otherwise (2), or did not fail at all (2, with what that means). */
+static int verdict(int failed, const char *call, int expected, const char *otherwise)
+{
+    if (failed)
+        return report(call, errno, expected);
+    printf("%s\n", otherwise);
+    return 2;
+}
+
+/* A new IPv4 TCP socket, or die: setup, not the case's failure. */
+static int tcp_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1)
+        die("socket");
+    return fd;
+}
+
 /* A listening socket on 127.0.0.1, port chosen by the kernel; its address in *addr. */
 static int loopback_listener(int backlog, struct sockaddr_in *addr)
 {
@@ -74,14 +93,18 @@ static int loopback_listener(int backlog, struct sockaddr_in *addr)
     return fd;
 }
 
-/* A connected client socket to addr, or die: setup, not the case's failure. */
-static int connected_client(const struct sockaddr_in *addr)
+/* Both ends of a loopback connection, or die (setup, not the case's
+ * failure): the client's fd, and the server's in *conn. */
+static int connected_pair(int *conn)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
-    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) == -1)
+    struct sockaddr_in addr;
+    int listener = loopback_listener(1, &addr);
+    int fd = tcp_socket();
+    if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) == -1)
         die("connect (setup)");
+    if ((*conn = accept(listener, NULL, NULL)) == -1)
+        die("accept");
+    close(listener);
     return fd;
 }
 
@@ -95,14 +118,9 @@ static int case_refused(void)
     if (holder == -1 || bind(holder, (struct sockaddr *)&addr, len) == -1 ||
         getsockname(holder, (struct sockaddr *)&addr, &len) == -1)
         die("bind (setup)");
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
-    int rc = 2;
-    if (connect(fd, (struct sockaddr *)&addr, len) == -1)
-        rc = report("connect", errno, ECONNREFUSED);
-    else
-        printf("connect succeeded: something listens on that port\n");
+    int fd = tcp_socket();
+    int rc = verdict(connect(fd, (struct sockaddr *)&addr, len) == -1, "connect", ECONNREFUSED,
+                     "connect succeeded: something listens on that port");
     close(fd);
     close(holder);
     return rc;
@@ -113,14 +131,9 @@ static int case_addrinuse(void)
 {
     struct sockaddr_in addr;
     int listener = loopback_listener(1, &addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
-    int rc = 2;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1)
-        rc = report("bind", errno, EADDRINUSE);
-    else
-        printf("bind succeeded: the port was free\n");
+    int fd = tcp_socket();
+    int rc = verdict(bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1, "bind", EADDRINUSE,
+                     "bind succeeded: the port was free");
     close(fd);
     close(listener);
     return rc;
@@ -131,14 +144,9 @@ static int case_acces(void)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(1),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
-    int rc = 2;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1)
-        rc = report("bind 127.0.0.1:1", errno, EACCES);
-    else
-        printf("bind 127.0.0.1:1 succeeded: this process may bind ports below 1024 (root?)\n");
+    int fd = tcp_socket();
+    int rc = verdict(bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1, "bind 127.0.0.1:1", EACCES,
+                     "bind 127.0.0.1:1 succeeded: this process may bind ports below 1024 (root?)");
     close(fd);
     return rc;
 }
@@ -169,9 +177,7 @@ static int case_timedout(void)
     int listener = loopback_listener(0, &addr);
     int fds[16], n = 0, rc = 2;
     for (; n < 16; n++) {
-        fds[n] = socket(AF_INET, SOCK_STREAM, 0);
-        if (fds[n] == -1)
-            die("socket");
+        fds[n] = tcp_socket();
         if (connect_within(fds[n], &addr, DEADLINE_MS) == 0)
             continue;   // it went into the queue: the next one may not
         char call[64];
@@ -191,12 +197,8 @@ static int case_timedout(void)
 /* reset: the peer closes with SO_LINGER {on, 0}, which sends RST instead of FIN. */
 static int case_reset(void)
 {
-    struct sockaddr_in addr;
-    int listener = loopback_listener(1, &addr);
-    int fd = connected_client(&addr);
-    int conn = accept(listener, NULL, NULL);
-    if (conn == -1)
-        die("accept");
+    int conn;
+    int fd = connected_pair(&conn);
     // TODO: make close(2) on conn reset the connection: SO_LINGER with l_onoff 1 and
     // TODO: l_linger 0 (socket(7)). Then close it.
     close(conn);
@@ -205,14 +207,9 @@ static int case_reset(void)
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
         die("setsockopt SO_RCVTIMEO");
     char byte;
-    ssize_t got = recv(fd, &byte, 1, 0);
-    int rc = 2;
-    if (got == -1)
-        rc = report("recv", errno, ECONNRESET);
-    else
-        printf("recv returned %zd: the peer closed normally (FIN), not with a reset\n", got);
+    int rc = verdict(recv(fd, &byte, 1, 0) == -1, "recv", ECONNRESET,
+                     "recv returned 0: the peer closed normally (FIN), not with a reset");
     close(fd);
-    close(listener);
     return rc;
 }
 
@@ -221,12 +218,8 @@ static int case_pipe(void)
 {
     // TODO: ignore SIGPIPE (signal(2) or sigaction(2) with SIG_IGN), or the first failing
     // TODO: send kills this process before it can report anything.
-    struct sockaddr_in addr;
-    int listener = loopback_listener(1, &addr);
-    int fd = connected_client(&addr);
-    int conn = accept(listener, NULL, NULL);
-    if (conn == -1)
-        die("accept");
+    int conn;
+    int fd = connected_pair(&conn);
     close(conn);   // an ordinary close: FIN. The peer answers our next data with RST.
     int rc = 2;
     // The first send is accepted (the kernel does not know yet); the RST it
@@ -243,23 +236,18 @@ static int case_pipe(void)
     if (rc == 2)
         printf("100 sends succeeded after the peer closed\n");
     close(fd);
-    close(listener);
     return rc;
 }
 
 /* badf: using an fd after closing it. A real program has a bug if it sees this. */
 static int case_badf(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        die("socket");
+    int fd = tcp_socket();
     if (close(fd) == -1)
         die("close");
     // Nothing opens between the close and the send, so the number is still free.
-    if (send(fd, "x", 1, 0) == -1)
-        return report("send on a closed fd", errno, EBADF);
-    printf("send on a closed fd succeeded?\n");
-    return 2;
+    return verdict(send(fd, "x", 1, 0) == -1, "send on a closed fd", EBADF,
+                   "send on a closed fd succeeded?");
 }
 
 /* mfile: a low RLIMIT_NOFILE, then sockets until socket() refuses. */

@@ -130,28 +130,19 @@ int main(int argc, char **argv)
     int connected = 0, opt;
     long tries = 3, timeout = 500;
     const char *why;
-    while ((opt = getopt(argc, argv, "cn:t:h")) != -1) {
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "cn:t:h")) != -1) {
         switch (opt) {
         case 'c': connected = 1; break;
-        case 'n':
-            if (parse_long(optarg, 1, 100, &tries, &why) == -1)
-                die_msg("udp-client: -n %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 't':
-            if (parse_long(optarg, 1, 60000, &timeout, &why) == -1)
-                die_msg("udp-client: -t %s: %s\n%s", optarg, why, USAGE);
-            break;
-        case 'h': printf("%s\n", USAGE); return 0;
-        default: fprintf(stderr, "%s\n", USAGE); return 1;
+        case 'n': tries = option_long("-n", 1, 100); break;
+        case 't': timeout = option_long("-t", 1, 60000); break;
         }
     }
     uint16_t port;
-    if (argc - optind < 3) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 1;
-    }
+    if (argc - optind < 3)
+        usage_error(NULL, NULL, NULL);
     if (parse_port(argv[optind + 1], &port, &why) == -1)
-        die_msg("udp-client: port %s: %s\n%s", argv[optind + 1], why, USAGE);
+        usage_error("port", argv[optind + 1], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     struct addrinfo hints = {

@@ -33,6 +33,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <errno.h>
@@ -72,14 +73,13 @@ static int udp_bind(const char *host, uint16_t port)
 int main(int argc, char **argv)
 {
     long size = MAX_DATAGRAM, loss = 0;
-    const char *why;
     int opt;
     usage_init(USAGE);
     while ((opt = next_option(argc, argv, "b:l:h")) != -1) {
-        if (opt == 'b' && parse_long(optarg, 1, MAX_DATAGRAM, &size, &why) == -1)
-            usage_error("-b", optarg, why);
-        if (opt == 'l' && parse_long(optarg, 0, 100, &loss, &why) == -1)
-            usage_error("-l", optarg, why);
+        if (opt == 'b')
+            size = option_long("-b", 1, MAX_DATAGRAM);
+        if (opt == 'l')
+            loss = option_long("-l", 0, 100);
     }
     const char *host = "127.0.0.1";
     uint16_t port = 9999;
@@ -131,8 +131,6 @@ int main(int argc, char **argv)
     }
     if (ready == -1)
         die("poll");
-    printf("stopped by %s\n", stop_signal_name());
-    if (close(fd) == -1)
-        die("close");
+    server_stopped(fd);         /* common/server.h: "stopped by ...", close */
     return 0;
 }

@@ -190,10 +190,8 @@ static int try_connect(const char *host, const char *port, long ms)
 int main(int argc, char **argv)
 {
     usage_init(USAGE);
-    next_option(argc, argv, "h");               /* no options but -h */
-    argc -= optind - 1, argv += optind - 1;     /* argv[1]: the first argument */
-    if (argc != 5)
-        usage_error(NULL, NULL, NULL);
+    only_arguments(argc, argv, 4, 4);           /* no options but -h */
+    argv += optind - 1;                         /* argv[1]: the first argument */
     const char *why;
     uint16_t port;
     long ms;

@@ -69,10 +69,8 @@ int main(int argc, char **argv)
     uint16_t port = BROADCAST_PORT;
     const char *why;
     usage_init(USAGE);
-    next_option(argc, argv, "h");       /* no options but -h */
-    if (argc - optind > 1)
-        usage_error(NULL, NULL, NULL);
-    if (optind < argc && parse_port(argv[optind], &port, &why) == -1)
+    /* No options but -h, then [PORT] (common/args.h). */
+    if (only_arguments(argc, argv, 0, 1) == 1 && parse_port(argv[optind], &port, &why) == -1)
         usage_error("port", argv[optind], why);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -88,15 +86,8 @@ int main(int argc, char **argv)
     if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
         die("sigaction");
 
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd == -1)
-        die("socket");
-
     struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    int fd = udp_socket_for("0.0.0.0", port, &addr);    /* broadcast.h */
     //@todo let other receivers share the port (SO_REUSEADDR, socket(7)), then bind(2) fd to addr.
     //@ (void)addr;
     //@begin

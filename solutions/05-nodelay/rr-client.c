@@ -97,19 +97,12 @@ int main(int argc, char **argv)
 {
     int nodelay = 0, opt;
     long rounds = 20, size = 100;
-    const char *why;
     usage_init(USAGE);
     while ((opt = next_option(argc, argv, "nc:s:h")) != -1) {
         switch (opt) {
         case 'n': nodelay = 1; break;
-        case 'c':
-            if (parse_long(optarg, 1, MAX_ROUNDS, &rounds, &why) == -1)
-                usage_error("rounds", optarg, why);
-            break;
-        case 's':
-            if (parse_long(optarg, 1, RR_MAX_BODY, &size, &why) == -1)
-                usage_error("body size", optarg, why);
-            break;
+        case 'c': rounds = option_long("rounds", 1, MAX_ROUNDS); break;
+        case 's': size = option_long("body size", 1, RR_MAX_BODY); break;
         }
     }
     const char *host = "127.0.0.1", *failed;

@@ -22,6 +22,7 @@
 #include "report.h"
 #include "args.h"
 #include "net.h"
+#include "server.h"
 #include "stop.h"
 
 #include <arpa/inet.h>
@@ -68,15 +69,12 @@ static int accept_queue(int fd, unsigned *waiting, unsigned *limit)
 int main(int argc, char **argv)
 {
     long backlog = 5;
-    const char *host = "127.0.0.1", *why;
+    const char *host = "127.0.0.1";
     uint16_t port = 9999;
-    int opt;
 
     usage_init(USAGE);
-    while ((opt = next_option(argc, argv, "b:h")) != -1) {
-        if (opt == 'b' && parse_long(optarg, 0, INT_MAX, &backlog, &why) == -1)
-            usage_error("backlog", optarg, why);
-    }
+    while (next_option(argc, argv, "b:h") != -1)   /* -b, the only option */
+        backlog = option_long("backlog", 0, INT_MAX);
     endpoint_args(argc, argv, &host, &port);
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -87,7 +85,9 @@ int main(int argc, char **argv)
     if (stop_init() == -1)
         die("stop_init");
 
-    /* socket, SO_REUSEADDR, bind: lesson 06. */
+    /* socket, SO_REUSEADDR, bind: lesson 06's, written out again on purpose
+     * (not tcp_listen): listen(2) must come after bind(2), and here the
+     * order stays in view (a listen on an unbound socket takes a random port). */
     int fd = socket(addr.ss_family, SOCK_STREAM, 0);
     if (fd == -1)
         die("socket");
@@ -135,8 +135,6 @@ int main(int argc, char **argv)
 
     // close(2) on a listener also drops every connection still queued: the
     // kernel resets them, and their clients see ECONNRESET.
-    printf("stopped by %s\n", stop_signal_name());
-    if (close(fd) == -1)
-        die("close");
+    server_stopped(fd);         /* common/server.h: "stopped by ...", close */
     return 0;
 }

@@ -154,25 +154,16 @@ static void serve(long n, int conn, void *ctx)
 int main(int argc, char **argv)
 {
     long size = 4L << 20, sndbuf = 0, alarm_ms = 0;
-    const char *host = "127.0.0.1", *why;
+    const char *host = "127.0.0.1";
     uint16_t port = 9999;
     int opt;
 
     usage_init(USAGE);
     while ((opt = next_option(argc, argv, "b:s:a:h")) != -1) {
         switch (opt) {
-        case 'b':
-            if (parse_long(optarg, 0, 1L << 30, &size, &why) == -1)
-                usage_error("bytes", optarg, why);
-            break;
-        case 's':
-            if (parse_long(optarg, 1, INT_MAX, &sndbuf, &why) == -1)
-                usage_error("sndbuf", optarg, why);
-            break;
-        case 'a':
-            if (parse_long(optarg, 1, 60000, &alarm_ms, &why) == -1)
-                usage_error("alarm", optarg, why);
-            break;
+        case 'b': size = option_long("bytes", 0, 1L << 30); break;
+        case 's': sndbuf = option_long("sndbuf", 1, INT_MAX); break;
+        case 'a': alarm_ms = option_long("alarm", 1, 60000); break;
         }
     }
     endpoint_args(argc, argv, &host, &port);
