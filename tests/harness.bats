@@ -7,7 +7,8 @@
 # stdout open. A lesson file made up here (99-forever.bats, in a temporary
 # directory) starts it every way the lesson tests start programs: run_prog
 # plain, as user nobody, under strace; start_server and spawn in the
-# background, plain, as nobody and under strace; and a test that waits for it
+# background, plain, as nobody and under strace; start_unix_server and
+# start_eintr_server (strace) for servers on a socket path; a test that waits for it
 # for ever, which only bats' own per-test timeout ends. Every one of those
 # tests must fail, within its limit, and afterwards no process of the fixture
 # may be alive: each notes its PID (and its parent's) in a file, and each PID
@@ -46,6 +47,7 @@ the_lesson_file() {
     sed 's/^=test /@test /' >"$HARNESS_DIR/99-forever.bats" <<TESTS
 bats_require_minimum_version 1.7.0
 load "$TOP/tests/helpers/common"
+load "$TOP/tests/helpers/unix"
 
 =test "run_prog: a program that never exits" {
     run_prog --timeout 1 forever
@@ -84,6 +86,16 @@ load "$TOP/tests/helpers/common"
         strace -f -o "\$BATS_TEST_TMPDIR/trace" -- "\$(prog forever)"
     wait_for_output 'never printed' 2 "\$BATS_TEST_TMPDIR/s.out"
 }
+
+=test "start_unix_server: a server that never says it listens" {
+    export FOREVER_SILENT=1
+    start_unix_server forever "\$BATS_TEST_TMPDIR/f.sock"
+}
+
+=test "start_eintr_server: the same under strace, with EINTR injected" {
+    export FOREVER_SILENT=1
+    start_eintr_server forever "\$BATS_TEST_TMPDIR/trace" "\$BATS_TEST_TMPDIR/f.sock"
+}
 TESTS
 }
 
@@ -102,8 +114,8 @@ TESTS
     path=$(tr ':' '\n' <<<"$PATH" | grep -v 'bats-core' | paste -sd ':')
     bats=$(PATH=$path "$TOP/tools/ensure-bats")
     start=$SECONDS
-    # 8 tests: 4 end at a 1 s run limit (+2 s to SIGKILL), 2 at bats' 4 s,
-    # 2 at a 5 s or 2 s wait. The outer timeout only keeps a broken harness
+    # 10 tests: 4 end at a 1 s run limit (+2 s to SIGKILL), 4 at bats' 4 s
+    # (two of them waiting for a "listening on" line), 2 at a 5 s or 2 s wait. The outer timeout only keeps a broken harness
     # from hanging this test; it is not what is being tested.
     # A clean environment: bats' own variables from this run would confuse the inner one.
     env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" FOREVER_PIDS="$pids" \
@@ -111,21 +123,21 @@ TESTS
         BATS_TEST_TIMEOUT=4 \
         timeout -k 5 240 "$bats" --tap "$HARNESS_DIR/99-forever.bats" >"$tap" 2>&1 || true
     local took=$((SECONDS - start))
-    [ "$took" -lt 120 ] || fail "The 8 tests took ${took}s: some step waited far past its limit." "$(cat "$tap")"
+    [ "$took" -lt 150 ] || fail "The 10 tests took ${took}s: some step waited far past its limit." "$(cat "$tap")"
 
     # Every test failed (none passed, none was skipped quietly).
     local total failed
     total=$(grep -c '^\(not \)\?ok ' "$tap" || true)
     failed=$(grep '^not ok ' "$tap" | grep -vc '# skip' || true)
-    [ "$total" -eq 8 ] || fail "Expected 8 tests to run, $total did." "$(cat "$tap")"
-    [ "$failed" -eq 8 ] || fail "Expected all 8 to fail, $failed did." "$(cat "$tap")"
+    [ "$total" -eq 10 ] || fail "Expected 10 tests to run, $total did." "$(cat "$tap")"
+    [ "$failed" -eq 10 ] || fail "Expected all 10 to fail, $failed did." "$(cat "$tap")"
     grep -q 'timeout after 4s' "$tap" ||
         fail "No test was ended by bats' own per-test timeout, as two should be." "$(cat "$tap")"
 
     # Each way started the fixture, which forked: 2 PIDs per test at least.
     local n
     n=$(wc -l <"$pids")
-    [ "$n" -ge 16 ] || fail "Only $n fixture processes noted their PID; 16 were expected." \
+    [ "$n" -ge 20 ] || fail "Only $n fixture processes noted their PID; 20 were expected." \
         "$(cat "$pids")" "$(cat "$tap")"
 
     # Nothing survives: check each PID (a PID that is alive again must be

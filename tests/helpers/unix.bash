@@ -34,9 +34,10 @@ start_unix_listener() {
     shift
     SERVER_OUT="$BATS_TEST_TMPDIR/$name.$RANDOM.out"
     SERVER_ERR="${SERVER_OUT%.out}.err"
-    "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-    SERVER_PID=$!
-    STARTED_PIDS+=("$SERVER_PID")
+    # spawn: a process group of its own, which stop_started kills whole, so a
+    # program under strace goes with strace even when this start fails.
+    spawn "$SERVER_OUT" "$SERVER_ERR" "$@"
+    SERVER_PID=$SPAWNED_PID
     local limit
     limit=$(fail_fast_limit "$LISTEN_TIMEOUT") || return 1
     local deadline=$((SECONDS + limit))
