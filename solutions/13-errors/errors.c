@@ -320,8 +320,8 @@ static int case_badf(void)
     if (close(fd) == -1)
         die("close");
     // Nothing opens between the close and the send, so the number is still free.
-    return verdict(send(fd, "x", 1, 0) == -1, "send on a closed fd", EBADF,
-                   "send on a closed fd succeeded?");
+    int failed = send(fd, "x", 1, 0) == -1;
+    return verdict(failed, "send on a closed fd", EBADF, "send on a closed fd succeeded?");
 }
 
 /* mfile: a low RLIMIT_NOFILE, then sockets until socket() refuses. */
