@@ -517,6 +517,45 @@ open_fds() {
     find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
 
+# wait_blocked_in_send PID [SECONDS]: wait (5 s unless told) until a thread
+# of PID or of a child of PID (a forking server's) has sat in a sending system call (send, sendto, sendmsg, write,
+# writev) for three looks 100 ms apart: it is blocked on a full send buffer.
+# A fixed sleep is not enough: on a loaded machine a server may still be in
+# recv when the test acts, and a test about a blocked send proves nothing.
+# /proc/PID/task/TID/syscall (proc(5)) starts with the syscall's number.
+_child_tasks() {  # the syscall files of PID's children's threads
+    local child children
+    children=$(cat /proc/"$1"/task/*/children 2>/dev/null)   # space-separated PIDs
+    for child in $children; do
+        printf '%s\n' /proc/"$child"/task/*/syscall
+    done
+}
+wait_blocked_in_send() {
+    local pid=$1 limit=${2:-5} nums seen=0 deadline task nr
+    case $(uname -m) in
+        x86_64) nums=' 1 20 44 46 ' ;;            # write writev sendto sendmsg
+        aarch64 | riscv64) nums=' 64 66 206 211 ' ;;
+        *) fail "wait_blocked_in_send: no syscall table for $(uname -m)"; return 1 ;;
+    esac
+    deadline=$((SECONDS + limit))
+    while [ "$SECONDS" -le "$deadline" ]; do
+        local found=0
+        for task in /proc/"$pid"/task/*/syscall $(_child_tasks "$pid"); do
+            read -r nr _ <"$task" 2>/dev/null || continue
+            case $nums in *" $nr "*) found=1 ;; esac
+        done
+        if [ "$found" = 1 ]; then
+            seen=$((seen + 1))
+            [ "$seen" -ge 3 ] && return 0
+        else
+            seen=0
+        fi
+        sleep 0.1
+    done
+    fail "The process $pid was not blocked in a send within ${limit}s, so this test cannot check what it is about." \
+         "$(for task in /proc/"$pid"/task/*/syscall $(_child_tasks "$pid"); do printf '  %s: %s\n' "$task" "$(cat "$task" 2>&1)"; done)"
+}
+
 # spawn [--stdin FILE] OUT ERR COMMAND [ARGS...]: start COMMAND in the
 # background, with stdin /dev/null (or FILE, a FIFO the test writes to),
 # stdout to OUT, stderr to ERR and no fd above 2 (bats waits for
