@@ -66,10 +66,7 @@ load helpers/common
         peer -d "$i$i$i$i$i" 127.0.0.1 "$PORT"
         expect_equal "Reply $i" "Hello Client!" "$output"
     done
-    wait_for_output "^client [0-9]+: read 5 bytes: 33333$"
-    sleep 0.2
-    after=$(open_fds "$SERVER_PID")
-    [ "$after" -eq "$before" ] || fail "the server had $before fds open after one client, $after after four: it leaks an fd per client"
+    expect_fds_back "$SERVER_PID" "$before" "three more clients"
 }
 
 @test "hello-server stops cleanly on SIGTERM" {
@@ -157,10 +154,7 @@ load helpers/common
         peer -H -d "line $i\n" 127.0.0.1 "$PORT"
         expect_equal "Reply $i" "6 LINE $i" "$output"
     done
-    wait_for_output 'closed .* after 1 lines'
-    sleep 0.2
-    after=$(open_fds "$SERVER_PID")
-    [ "$after" -eq "$before" ] || fail "the server had $before fds open before any client, $after after three"
+    expect_fds_back "$SERVER_PID" "$before" "three clients came and left"
 }
 
 @test "lines-server survives a client that leaves without reading its answers" {

@@ -40,19 +40,8 @@ type() {
 
 # client_exits [SECONDS]: wait for the background client to exit; sets $status.
 client_exits() {
-    local seconds
-    seconds=$(fail_fast_limit "${1:-5}") || return 1
-    local deadline=$((SECONDS + seconds))
-    while kill -0 "$CLIENT_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
-        sleep 0.05
-    done
-    if kill -0 "$CLIENT_PID" 2>/dev/null; then
-        fail "The client did not exit within ${seconds}s." \
-             "$(show_text "Its output:" "$(cat "$OUT")")" "$(show_text "Its error output:" "$(cat "$ERR")")"
-        return 1
-    fi
-    status=0
-    wait "$CLIENT_PID" || status=$?
+    wait_for_exit "$CLIENT_PID" "The client" "$OUT" "$ERR" "${1:-5}" || return 1
+    status=$EXIT_STATUS
     check_ended_well "$status" "chat-client" "${1:-5}" "$(cat "$OUT")" "$(cat "$ERR")"
 }
 

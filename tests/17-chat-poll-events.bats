@@ -9,24 +9,13 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 load helpers/chat
-# The helpers name the lesson folder after the test file; this file's program
-# is lesson 17's chat-server all the same.
-# shellcheck disable=SC2034  # read by the helpers
-LESSON_DIR=17-chat-poll
 
 # FD_LIMIT: the fd limit for the EMFILE test; the server holds 7 fds of its
 # own (stdin, stdout, stderr, the self-pipe's two ends, the spare, the listener).
 FD_LIMIT=32
 
 @test "the server raises its soft descriptor limit to the hard limit at start" {
-    hard=$(ulimit -Hn)
-    [ "$hard" = unlimited ] && skip "the hard limit is unlimited here"
-    [ "$hard" -gt 256 ] || skip "the hard limit ($hard) is too low to see a change"
-    ulimit -Sn 256
-    start_chat 127.0.0.1 0 || return 1
-    [ -r "/proc/$SERVER_PID/limits" ] || fail "The server exited right after it started."
-    soft=$(awk '/^Max open files/ { print $4 }' "/proc/$SERVER_PID/limits")
-    expect_equal "the server's soft limit (Max open files in /proc/PID/limits)" "$hard" "$soft"
+    expect_soft_limit_raised
 }
 
 @test "a burst of 500 connects is all served and one line reaches all 499 others" {

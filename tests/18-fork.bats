@@ -286,26 +286,33 @@ peers_at_once() {
     done
 }
 
+# stop_leaves_no_child: SIGTERM the server, which must exit 0, and then none
+# of the children it had may be left (each gets 5 s to go).
+stop_leaves_no_child() {
+    local list pid deadline
+    list=$(children_of "$SERVER_PID" | cut -d ' ' -f 1)
+    stop_server TERM || return 1
+    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS" || return 1
+    deadline=$((SECONDS + 5))
+    for pid in $list; do
+        while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do sleep 0.05; done
+        ! kill -0 "$pid" 2>/dev/null || fail "Child process $pid is still running after the server stopped." || return 1
+    done
+}
+
 @test "a client that never reads blocks only its own child: others are served, and SIGTERM still stops everything" {
     start_server fork-server 127.0.0.1 0
     awk 'BEGIN { for (i = 0; i < 524288; i++) printf "payload %07d\n", i }' >"$BATS_TEST_TMPDIR/big"
     # 8 MiB sent, nothing read for 20 s: its child blocks in send.
     spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$BATS_TEST_TMPDIR/big" -q 20000 -T 20000 127.0.0.1 "$PORT"
     wait_for_output '^client 1: .* connected' || return 1
-    sleep 1
+    wait_blocked_in_send "$SERVER_PID" 10 || return 1
     client_open B
     client_expect B '^Hello, client!$'
     client_send B 'not stuck\n'
     client_expect B '^Echo: not stuck$'
-    local list
-    list=$(children_of "$SERVER_PID" | cut -d ' ' -f 1)
-    stop_server TERM || return 1
-    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS" || return 1
-    client_expect_closed B || return 1
-    local pid
-    for pid in $list; do
-        ! kill -0 "$pid" 2>/dev/null || fail "Child process $pid is still running after the server stopped." || return 1
-    done
+    stop_leaves_no_child || return 1
+    client_expect_closed B
 }
 
 @test "SIGTERM: every child is told, each client sees its connection closed, the server exits 0 and leaves no process" {
@@ -316,17 +323,11 @@ peers_at_once() {
     client_expect B '^Hello, client!$'
     client_send B 'half a li'
     wait_children 2 || return 1
-    local list pid
-    list=$(children_of "$SERVER_PID" | cut -d ' ' -f 1)
-    stop_server TERM || return 1
-    expect_equal "the exit status after SIGTERM" 0 "$SERVER_STATUS" || return 1
+    stop_leaves_no_child || return 1
     expect_line '^stopped by SIGTERM$' "$(server_output)" || return 1
     expect_line '^client 1: disconnected, the server is stopping$' "$(server_output)" || return 1
     client_expect_closed A || return 1
-    client_expect_closed B || return 1
-    for pid in $list; do
-        ! kill -0 "$pid" 2>/dev/null || fail "Child process $pid is still running after the server stopped." || return 1
-    done
+    client_expect_closed B
 }
 
 @test "SIGINT (Ctrl-C) stops it with status 0 too" {

@@ -9,10 +9,6 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 load helpers/chat
-# The helpers name the lesson folder after the test file; this file's program
-# is lesson 19's chat-server all the same.
-# shellcheck disable=SC2034  # read by the helpers
-LESSON_DIR=19-chat-select
 
 # How many clients the wall tests connect: past the wall by a dozen or so.
 CROWD=1030

@@ -13,8 +13,6 @@
 bats_require_minimum_version 1.7.0
 load helpers/common
 load helpers/chat
-# shellcheck disable=SC2034  # read by the helpers
-LESSON_DIR=20-chat-epoll
 
 # The EMFILE test's descriptor limit: the server holds 8 fds of its own
 # (stdin, stdout, stderr, epoll, the self-pipe's two ends, the spare, the listener).
@@ -62,15 +60,8 @@ sender_open() {
 }
 
 @test "the server raises its soft descriptor limit to the hard limit at start, and logs the room it has" {
-    hard=$(ulimit -Hn)
-    [ "$hard" = unlimited ] && skip "the hard limit is unlimited here"
-    [ "$hard" -gt 256 ] || skip "the hard limit ($hard) is too low to see a change"
-    ulimit -Sn 256
-    start_chat 127.0.0.1 0 || return 1
-    [ -r "/proc/$SERVER_PID/limits" ] || fail "The server exited right after it started."
-    soft=$(awk '/^Max open files/ { print $4 }' "/proc/$SERVER_PID/limits")
-    expect_equal "the server's soft limit (Max open files in /proc/PID/limits)" "$hard" "$soft"
-    expect_line "open files: soft limit raised from 256 to the hard limit $hard: room for [0-9]+ clients\$" "$(server_output)"
+    expect_soft_limit_raised || return 1
+    expect_line "open files: soft limit raised from 256 to the hard limit $(ulimit -Hn): room for [0-9]+ clients\$" "$(server_output)"
 }
 
 @test "edge-triggered: 90 KB of lines that arrive while the server is stopped all reach the room, with no further edge" {

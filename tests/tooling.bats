@@ -127,24 +127,19 @@ a_whole_lesson() {
 
 # --- check-hints ----------------------------------------------------------------
 
-# a_tree: a tiny workbook tree (tools/, two solutions, their hints) to check.
+# a_tree: a_whole_lesson's tree and a second lesson, 02-b, with three hints.
 a_tree() {
-    local t="$BATS_TEST_TMPDIR/tree"
-    mkdir -p "$t/solutions/01-a" "$t/solutions/02-b" "$t/docs/hints"
-    cp -r "$TOP/tools" "$t/"
-    printf '## Hint 1\nOne.\n\n## Hint 2\nTwo.\n' >"$t/docs/hints/01-a.md"
+    local t
+    t=$(a_whole_lesson)
+    mkdir -p "$t/solutions/02-b"
     printf '## Hint 1\nOne.\n\n## Hint 2\nTwo.\n\n## Hint 3\nThree.\n' >"$t/docs/hints/02-b.md"
     printf '%s\n' "$t"
 }
 
-@test "check-hints passes when every lesson has 2 to 4 hints" {
+@test "check-hints passes when every lesson has 2 to 4 hints, and fails on a missing hint file, too few or too many, or a gap" {
     t=$(a_tree)
     run -0 "$t/tools/check-hints"
     expect_line 'all 2 lessons'
-}
-
-@test "check-hints fails on a missing hint file, too few or too many hints, or a gap" {
-    t=$(a_tree)
     rm "$t/docs/hints/02-b.md"
     run -1 "$t/tools/check-hints"
     expect_line '02-b.md is missing'

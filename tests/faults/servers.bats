@@ -37,18 +37,6 @@ server_alive() {
          "$(show_text "its error output:" "$(server_errors)")"
 }
 
-# wait_fds N: the server's open fd count comes back to N within 5 s.
-wait_fds() {
-    local want=$1 now deadline=$((SECONDS + 5))
-    while [ "$SECONDS" -le "$deadline" ]; do
-        now=$(open_fds "$SERVER_PID")
-        [ "$now" -le "$want" ] && return 0
-        sleep 0.1
-    done
-    fail "fd leak: $FAULT_LESSON $FAULT_PROG has $now open fds, $((now - want)) more than the $want it had before $2." \
-         "$(ls -l "/proc/$SERVER_PID/fd" 2>/dev/null)"
-}
-
 bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
     awk -v n="$1" 'BEGIN { for (i = 0; i * 16 < n; i++) printf "payload %07d\n", i }' >"$BATS_TEST_TMPDIR/bulk"
     printf '%s\n' "$BATS_TEST_TMPDIR/bulk"
@@ -65,7 +53,7 @@ bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
         peer -d "$FAULT_SEND" -H -q 1000 -T 3000 127.0.0.1 "$PORT"
     done
     server_alive "60 connections" || return 1
-    wait_fds "$before" "60 connect/disconnect cycles"
+    expect_fds_back "$SERVER_PID" "$before" "60 connect/disconnect cycles ($FAULT_LESSON $FAULT_PROG)"
 }
 
 @test "reset: a client that resets mid-transfer (SO_LINGER 0) does not hurt the server" {

@@ -69,3 +69,19 @@ expect_emfile_refusal() {
     client_expect y ': still here$' || return 1
     kill -0 "$SERVER_PID" || fail "The server died."
 }
+
+# expect_soft_limit_raised: a server started with a soft descriptor limit of
+# 256 runs with its soft limit at the hard one (lessons 17 and 20 raise it,
+# getrlimit(2)/setrlimit(2)); skips, saying why, where the hard limit leaves
+# nothing to see. Leaves the server running, for more checks.
+expect_soft_limit_raised() {
+    local hard soft
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] && skip "the hard limit is unlimited here"
+    [ "$hard" -gt 256 ] || skip "the hard limit ($hard) is too low to see a change"
+    ulimit -Sn 256
+    start_chat 127.0.0.1 0 || return 1
+    [ -r "/proc/$SERVER_PID/limits" ] || fail "The server exited right after it started." || return 1
+    soft=$(awk '/^Max open files/ { print $4 }' "/proc/$SERVER_PID/limits")
+    expect_equal "the server's soft limit (Max open files in /proc/PID/limits)" "$hard" "$soft"
+}

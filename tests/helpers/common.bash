@@ -14,7 +14,10 @@
 # Every step is bounded in time. A program that hangs or crashes fails the test
 # with a message that says so, and never hangs the run.
 
+# The lesson folder is named after the test file; a lesson's second file,
+# NN-topic-events.bats, tests the same lesson's program.
 LESSON_DIR=$(basename "$BATS_TEST_FILENAME" .bats)
+LESSON_DIR=${LESSON_DIR%-events}
 # How long one run of a program may take, and how long a server has to say it listens.
 PROG_TIMEOUT=${PROG_TIMEOUT:-10}
 LISTEN_TIMEOUT=${LISTEN_TIMEOUT:-5}
@@ -420,35 +423,47 @@ start_server() {
 
 # start_listener NAME PATH [ARGS...]: start_server for any program, such as a
 # test tool (PATH from `tool`); NAME is what the messages call it.
+# LISTEN_ON=name (helpers/unix.bash) waits for "listening on NAME" instead.
 start_listener() {
-    local name=$1 path=$2
+    _start_and_wait "${LISTEN_ON:-port}" "$@"
+}
+
+# _start_and_wait port|name NAME COMMAND [ARGS...]: spawn COMMAND and wait up
+# to $LISTEN_TIMEOUT s for its "listening on" line: with a port (sets PORT),
+# or with any name (a Unix-domain socket's path, helpers/unix.bash).
+_start_and_wait() {
+    local what=$1 name=$2
     shift 2
     SERVER_OUT="$BATS_TEST_TMPDIR/$name.$RANDOM.out"
     SERVER_ERR="${SERVER_OUT%.out}.err"
-    spawn "$SERVER_OUT" "$SERVER_ERR" "$path" "$@"
+    # spawn: a process group of its own, which stop_started kills whole, so a
+    # program under strace goes with strace even when this start fails.
+    spawn "$SERVER_OUT" "$SERVER_ERR" "$@"
     SERVER_PID=$SPAWNED_PID
     SERVER_NAME=$name
-    local limit port
+    local limit port line='"listening on ADDRESS:PORT"'
+    [ "$what" = port ] || line='"listening on NAME"'
     limit=$(fail_fast_limit "$LISTEN_TIMEOUT") || return 1
     local deadline=$((SECONDS + limit))
     while [ "$SECONDS" -le "$deadline" ]; do
-        port=$(listening_port "$SERVER_OUT")
-        if [ -n "$port" ]; then
-            PORT=$port
-            return 0
+        if [ "$what" = port ]; then
+            port=$(listening_port "$SERVER_OUT")
+            [ -n "$port" ] && { PORT=$port; return 0; }
+        else
+            grep -q '^listening on ' "$SERVER_OUT" 2>/dev/null && return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             local st=0
             wait "$SERVER_PID" || st=$?
-            check_ended_well "$st" "The server $name" "$LISTEN_TIMEOUT" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
-            fail "The server $name exited (status $st) before it printed \"listening on ADDRESS:PORT\"; its first error line: $(grep -m 1 -v '^[[:space:]]*$' "$SERVER_ERR" || echo '(none)')" \
+            check_ended_well "$st" "The server $name" "$limit" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
+            fail "The server $name exited (status $st) before it printed $line; its first error line: $(grep -m 1 -v '^[[:space:]]*$' "$SERVER_ERR" || echo '(none)')" \
                  "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
                  "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
             return 1
         fi
         sleep 0.05
     done
-    fail "The server $name did not print \"listening on ADDRESS:PORT\" within ${limit}s; its last line: $(tail -n 1 "$SERVER_OUT" | grep . || echo '(none: it printed nothing)')" \
+    fail "The server $name did not print $line within ${limit}s; its last line: $(tail -n 1 "$SERVER_OUT" | grep . || echo '(none: it printed nothing)')" \
          "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
          "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
 }
@@ -517,9 +532,45 @@ open_fds() {
     find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 }
 
+# expect_fds_back PID COUNT WHAT: the open fd count of PID comes back to at
+# most COUNT within 5 s (a server closes a client's socket a moment after the
+# client sees its answer); fail naming WHAT happened in between.
+expect_fds_back() {
+    local pid=$1 want=$2 now deadline=$((SECONDS + 5))
+    while now=$(open_fds "$pid"); [ "$now" -gt "$want" ] && [ "$SECONDS" -le "$deadline" ]; do
+        sleep 0.05
+    done
+    [ "$now" -le "$want" ] || fail "The server had $want fds open, and $now after $3: it leaks an fd per client." \
+        "$(ls -l "/proc/$pid/fd" 2>/dev/null)"
+}
+
+# wait_for_exit PID WHO OUT ERR [SECONDS]: wait (5 s unless told) for the
+# process PID, started by this test, to exit by itself; set EXIT_STATUS. If
+# it does not, kill it and fail, showing OUT and ERR (what it printed); WHO
+# names it ("The client").
+wait_for_exit() {
+    local pid=$1 who=$2 out=$3 err=$4 seconds
+    seconds=$(fail_fast_limit "${5:-5}") || return 1
+    local deadline=$((SECONDS + seconds))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        { wait "$pid"; } 2>/dev/null
+        fail "$who did not exit within ${seconds}s." \
+             "$(show_text "Its output:" "$(cat "$out")")" \
+             "$(show_text "Its error output:" "$(cat "$err")")"
+        return 1
+    fi
+    EXIT_STATUS=0
+    { wait "$pid"; } 2>/dev/null || EXIT_STATUS=$?
+}
+
 # wait_blocked_in_send PID [SECONDS]: wait (5 s unless told) until a thread
-# of PID or of a child of PID (a forking server's) has sat in a sending system call (send, sendto, sendmsg, write,
-# writev) for three looks 100 ms apart: it is blocked on a full send buffer.
+# of PID or of a child of PID (a forking server's) has sat in a sending
+# system call (send, sendto, sendmsg, write, writev) for three looks 100 ms
+# apart: it is blocked on a full send buffer.
 # A fixed sleep is not enough: on a loaded machine a server may still be in
 # recv when the test acts, and a test about a blocked send proves nothing.
 # /proc/PID/task/TID/syscall (proc(5)) starts with the syscall's number.

@@ -21,63 +21,20 @@ abstract_name() {
 # "listening on SOCKET-NAME" (no port). Waits up to $LISTEN_TIMEOUT s; sets
 # SERVER_PID, SERVER_OUT, SERVER_ERR; stop_started kills it by PID.
 start_unix_server() {
-    local name=$1 path
-    shift
-    path=$(prog "$name") || return 1
-    start_unix_listener "$name" "$path" "$@"
+    LISTEN_ON=name start_server "$@"
 }
 
 # start_unix_listener NAME COMMAND [ARGS...]: the same for any command (a
 # program run under setpriv or strace, say); NAME is what messages call it.
 start_unix_listener() {
-    local name=$1
-    shift
-    SERVER_OUT="$BATS_TEST_TMPDIR/$name.$RANDOM.out"
-    SERVER_ERR="${SERVER_OUT%.out}.err"
-    # spawn: a process group of its own, which stop_started kills whole, so a
-    # program under strace goes with strace even when this start fails.
-    spawn "$SERVER_OUT" "$SERVER_ERR" "$@"
-    SERVER_PID=$SPAWNED_PID
-    local limit
-    limit=$(fail_fast_limit "$LISTEN_TIMEOUT") || return 1
-    local deadline=$((SECONDS + limit))
-    while [ "$SECONDS" -le "$deadline" ]; do
-        grep -q '^listening on ' "$SERVER_OUT" 2>/dev/null && return 0
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            local st=0
-            wait "$SERVER_PID" || st=$?
-            check_ended_well "$st" "The server $name" "$limit" "$(cat "$SERVER_OUT")" "$(cat "$SERVER_ERR")" || return 1
-            fail "The server $name exited (status $st) before it printed \"listening on NAME\"." \
-                 "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
-                 "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
-            return 1
-        fi
-        sleep 0.05
-    done
-    fail "The server $name did not print \"listening on NAME\" within ${limit}s." \
-         "$(show_text "Its output:" "$(cat "$SERVER_OUT")")" \
-         "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
+    LISTEN_ON=name start_listener "$@"
 }
 
 # wait_exit [SECONDS]: wait for the last started server to exit by itself
 # (default 5 s) and set SERVER_STATUS; fail, killing it, if it does not.
 wait_exit() {
-    local seconds=${1:-5} deadline
-    seconds=$(fail_fast_limit "$seconds") || return 1
-    deadline=$((SECONDS + seconds))
-    while kill -0 "$SERVER_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
-        sleep 0.05
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-        fail "The program did not exit within ${seconds}s." \
-             "$(show_text "What it printed:" "$(cat "$SERVER_OUT")")" \
-             "$(show_text "Its error output:" "$(cat "$SERVER_ERR")")"
-        return 1
-    fi
-    SERVER_STATUS=0
-    wait "$SERVER_PID" || SERVER_STATUS=$?
+    wait_for_exit "$SERVER_PID" "The program" "$SERVER_OUT" "$SERVER_ERR" "${1:-5}" || return 1
+    SERVER_STATUS=$EXIT_STATUS
 }
 
 # as_nobody: the command prefix that runs a program as user and group nobody

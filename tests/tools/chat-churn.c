@@ -46,17 +46,16 @@ static int wait_line(int fd, long deadline)
 int main(int argc, char **argv)
 {
     long cycles = 1000, total_ms = 20000;
-    const char *why;
     int opt;
-    while ((opt = getopt(argc, argv, "n:T:")) != -1) {
-        if (opt == 'n' && parse_long(optarg, 1, 1000000, &cycles, &why) == 0)
-            continue;
-        if (opt == 'T' && parse_long(optarg, 1, 3600000, &total_ms, &why) == 0)
-            continue;
-        die_msg("usage: chat-churn [-n CYCLES] [-T MS] HOST PORT");
+    usage_init("usage: chat-churn [-n CYCLES] [-T MS] HOST PORT");
+    while ((opt = next_option(argc, argv, "n:T:h")) != -1) {
+        switch (opt) {
+        case 'n': cycles = option_long("CYCLES", 1, 1000000); break;
+        case 'T': total_ms = option_long("MS", 1, 3600000); break;
+        }
     }
     if (argc - optind != 2)
-        die_msg("usage: chat-churn [-n CYCLES] [-T MS] HOST PORT");
+        usage_error(NULL, NULL, NULL);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai;
     int rc = getaddrinfo(argv[optind], argv[optind + 1], &hints, &ai);
     if (rc != 0)

@@ -43,21 +43,21 @@ int main(int argc, char **argv)
     long n = 100, total_ms = 20000;
     const char *why;
     int opt, stay = 0;
-    while ((opt = getopt(argc, argv, "n:T:S")) != -1) {
-        if (opt == 'S' && (stay = 1))
-            continue;
-        if (opt == 'n' && parse_long(optarg, 2, 20000, &n, &why) == 0)
-            continue;
-        if (opt == 'T' && parse_long(optarg, 1, 600000, &total_ms, &why) == 0)
-            continue;
-        die_msg("usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S] HOST PORT");
+    usage_init("usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S] HOST PORT");
+    while ((opt = next_option(argc, argv, "n:T:Sh")) != -1) {
+        if (opt == 'n')
+            n = option_long("CLIENTS", 2, 20000);
+        else if (opt == 'T')
+            total_ms = option_long("MS", 1, 600000);
+        else if (opt == 'S')
+            stay = 1;
     }
     uint16_t port;
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    if (argc - optind != 2 || inet_pton(AF_INET, argv[optind], &addr.sin_addr) != 1
-        || parse_port(argv[optind + 1], &port, &why) == -1)
-        die_msg("usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S] HOST PORT");
-    addr.sin_port = htons(port);
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (argc - optind != 2 || parse_port(argv[optind + 1], &port, &why) == -1
+        || numeric_address(argv[optind], port, &addr, &addr_len) == -1)
+        usage_error(NULL, NULL, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
             die("socket");
         if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
             die("fcntl");
-        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == -1 && errno != EINPROGRESS)
+        if (connect(fd, (struct sockaddr *)&addr, addr_len) == -1 && errno != EINPROGRESS)
             die("connect");
         fds[i] = (struct pollfd){.fd = fd, .events = POLLOUT};
     }

@@ -115,22 +115,22 @@ int main(int argc, char **argv)
     long n = 1030, total_ms = 30000;
     const char *why;
     int opt, rejoin = 0, last_speaks = 0;
-    while ((opt = getopt(argc, argv, "n:T:kl")) != -1) {
-        if (opt == 'k' && (rejoin = 1))
-            continue;
-        if (opt == 'l' && (last_speaks = 1))
-            continue;
-        if (opt == 'n' && parse_long(optarg, 2, 20000, &n, &why) == 0)
-            continue;
-        if (opt == 'T' && parse_long(optarg, 1, 600000, &total_ms, &why) == 0)
-            continue;
-        die_msg(USAGE);
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "n:T:klh")) != -1) {
+        if (opt == 'k')
+            rejoin = 1;
+        else if (opt == 'l')
+            last_speaks = 1;
+        else if (opt == 'n')
+            n = option_long("CLIENTS", 2, 20000);
+        else if (opt == 'T')
+            total_ms = option_long("MS", 1, 600000);
     }
     uint16_t port;
     struct sockaddr_in addr = {.sin_family = AF_INET};
     if (argc - optind != 2 || inet_pton(AF_INET, argv[optind], &addr.sin_addr) != 1
         || parse_port(argv[optind + 1], &port, &why) == -1)
-        die_msg(USAGE);
+        usage_error(NULL, NULL, NULL);
     addr.sin_port = htons(port);
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct rlimit lim;                  /* we hold more than 1,024 sockets ourselves */

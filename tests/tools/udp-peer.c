@@ -61,24 +61,18 @@ static int stream_contrast(int count, char **messages)
 int main(int argc, char **argv)
 {
     long big = 0, quiet = 2000;
-    const char *why;
     int opt;
-    while ((opt = getopt(argc, argv, "z:q:S")) != -1) {
-        switch (opt) {
-        case 'S': return stream_contrast(argc - optind, argv + optind);
-        case 'z':
-            if (parse_long(optarg, 1, 65507, &big, &why) == -1)
-                die_msg("udp-peer: -z %s: %s", optarg, why);
-            break;
-        case 'q':
-            if (parse_long(optarg, 1, 60000, &quiet, &why) == -1)
-                die_msg("udp-peer: -q %s: %s", optarg, why);
-            break;
-        default: die_msg("%s", USAGE);
-        }
+    usage_init(USAGE);
+    while ((opt = next_option(argc, argv, "z:q:Sh")) != -1) {
+        if (opt == 'S')
+            return stream_contrast(argc - optind, argv + optind);
+        if (opt == 'z')
+            big = option_long("-z BYTES", 1, 65507);
+        else if (opt == 'q')
+            quiet = option_long("-q MS", 1, 60000);
     }
     if (argc - optind < 2)
-        die_msg("%s", USAGE);
+        usage_error(NULL, NULL, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
