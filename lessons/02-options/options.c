@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #define USAGE "usage: options [BUFFER_BYTES]"
-#define DEFAULT_BUFFER 8192
 
 /* Read an int-valued option at any level; 0, or -1 with errno set. */
 static int get_option(int fd, int level, int name, int *value)
@@ -55,44 +54,29 @@ static int set_option(int fd, int level, int name, int value)
  * are both 1, so the wrong level silently sets the wrong option.
  */
 struct option_row {
-    const char *level_name;
-    int level;
-    const char *name;
-    int option;
+    const char *level_name, *name;      /* "SOL_SOCKET", "SO_RCVBUF" */
+    int level, option;                  /* SOL_SOCKET, SO_RCVBUF */
     int set_to;          /* the value to set; ignored when read_only */
     int read_only;
 };
-
-/* "SO_TYPE: 1 (SOCK_STREAM)" reads better than a bare 1. */
-static const char *type_name(int type)
-{
-    switch (type) {
-    case SOCK_STREAM: return "SOCK_STREAM";
-    case SOCK_DGRAM: return "SOCK_DGRAM";
-    default: return "?";
-    }
-}
 
 /* Print one row:  SOL_SOCKET  SO_RCVBUF: default 131072, set 8192, read back 16384 */
 static void show_row(int fd, const struct option_row *row)
 {
     int before = -1, after = -1;
-    char call[64];
-
-    snprintf(call, sizeof call, "getsockopt %s", row->name);
+    char get_call[64], set_call[64];     /* "getsockopt SO_RCVBUF", for die() */
+    snprintf(get_call, sizeof get_call, "getsockopt %s", row->name);
+    snprintf(set_call, sizeof set_call, "setsockopt %s", row->name);
     if (get_option(fd, row->level, row->option, &before) == -1)
-        die(call);
+        die(get_call);
 
     if (row->read_only) {
-        // Try to set it anyway, to show what the kernel says.
-        snprintf(call, sizeof call, "setsockopt %s", row->name);
-        int failed = set_option(fd, row->level, row->option, 1) == -1;
-        int saved = errno;
-        printf("%-11s %s: %d", row->level_name, row->name, before);
-        if (row->option == SO_TYPE)
-            printf(" (%s)", type_name(before));
-        if (row->option == SO_ERROR)
-            printf(" (%s)", before == 0 ? "no pending error" : errno_name(before));
+        // Try to set it anyway, to show what the kernel says. The two
+        // read-only rows say what their number means: "1 (SOCK_STREAM)".
+        int failed = set_option(fd, row->level, row->option, 1) == -1, saved = errno;
+        const char *meaning = row->option == SO_TYPE ? (before == SOCK_STREAM ? "SOCK_STREAM" : "?")
+                              : before == 0 ? "no pending error" : errno_name(before);
+        printf("%-11s %s: %d (%s)", row->level_name, row->name, before, meaning);
         if (failed)
             printf(", read-only: setsockopt fails with %s (%s)\n", errno_name(saved), strerror(saved));
         else
@@ -100,12 +84,10 @@ static void show_row(int fd, const struct option_row *row)
         return;
     }
 
-    snprintf(call, sizeof call, "setsockopt %s", row->name);
     if (set_option(fd, row->level, row->option, row->set_to) == -1)
-        die(call);
-    snprintf(call, sizeof call, "getsockopt %s", row->name);
+        die(set_call);
     if (get_option(fd, row->level, row->option, &after) == -1)
-        die(call);
+        die(get_call);
     printf("%-11s %s: default %d, set %d, read back %d\n",
            row->level_name, row->name, before, row->set_to, after);
 }
@@ -113,20 +95,17 @@ static void show_row(int fd, const struct option_row *row)
 /* Print a /proc/sys value (a Linux sysctl) if this system has it. */
 static void show_sysctl(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;   /* not Linux, or /proc not mounted: nothing to show */
     char text[128];
-    if (fgets(text, sizeof text, f) != NULL) {
-        text[strcspn(text, "\n")] = '\0';
-        printf("%s = %s\n", path, text);
-    }
-    fclose(f);
+    FILE *f = fopen(path, "r");         /* NULL: not Linux, or no /proc */
+    if (f != NULL && fgets(text, sizeof text, f) != NULL)
+        printf("%s = %s", path, text);   /* text ends in its newline */
+    if (f != NULL)
+        fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-    long buffer = DEFAULT_BUFFER;
+    long buffer = 8192;                 /* BUFFER_BYTES' default */
     const char *why;
     usage_init(USAGE);
     /* No options but -h, then [BUFFER_BYTES] (common/args.h). */
@@ -140,14 +119,14 @@ int main(int argc, char **argv)
     printf("socket(AF_INET, SOCK_STREAM, 0) = %d\n", fd);
 
     const struct option_row rows[] = {
-        {"SOL_SOCKET", SOL_SOCKET, "SO_REUSEADDR", SO_REUSEADDR, 1, 0},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_REUSEPORT", SO_REUSEPORT, 1, 0},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_KEEPALIVE", SO_KEEPALIVE, 1, 0},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_RCVBUF", SO_RCVBUF, (int)buffer, 0},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_SNDBUF", SO_SNDBUF, (int)buffer, 0},
-        {"IPPROTO_TCP", IPPROTO_TCP, "TCP_NODELAY", TCP_NODELAY, 1, 0},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_TYPE", SO_TYPE, 0, 1},
-        {"SOL_SOCKET", SOL_SOCKET, "SO_ERROR", SO_ERROR, 0, 1},
+        {"SOL_SOCKET", "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, 1, 0},
+        {"SOL_SOCKET", "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, 1, 0},
+        {"SOL_SOCKET", "SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, 1, 0},
+        {"SOL_SOCKET", "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, (int)buffer, 0},
+        {"SOL_SOCKET", "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, (int)buffer, 0},
+        {"IPPROTO_TCP", "TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY, 1, 0},
+        {"SOL_SOCKET", "SO_TYPE", SOL_SOCKET, SO_TYPE, 0, 1},
+        {"SOL_SOCKET", "SO_ERROR", SOL_SOCKET, SO_ERROR, 0, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         show_row(fd, &rows[i]);

@@ -26,14 +26,12 @@
 #include "rr.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define USAGE "usage: rr-client [-n] [-c ROUNDS] [-s BYTES] [ADDRESS [PORT]]"
