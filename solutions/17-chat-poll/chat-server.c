@@ -18,9 +18,7 @@
  *   -q  a client's queue is full at this many bytes (default 65536)
  *   -t  how long a queue may stay full before its client is dropped (default 3)
  *   ADDRESS a numeric IPv4/IPv6 address (default 127.0.0.1), PORT default 9999
- *
  * Partner: lesson 16's chat-client, or nc/telnet; bench/chat-load measures it.
- *
  * Read: poll(2), fcntl(2) (O_NONBLOCK), accept(2), send(2), recv(2), tcp(7),
  *       getrlimit(2), clock_gettime(2) (CLOCK_MONOTONIC), epoll(7)
  */
@@ -183,7 +181,9 @@ static void queue_text(struct server *srv, struct client *c, const char *text, s
     c->dirty = 1;
 }
 
-/* One line to c, or, when c is NULL, to everyone in the room but `except`. */
+/* One line to c, or, when c is NULL, to everyone in the room but `except`.
+ * Lesson 15's say() on purpose, line for line: only the queueing it calls
+ * (this server's own buffers, no lock) differs. */
 __attribute__((format(printf, 4, 5)))
 static void say(struct server *srv, struct client *c, const struct client *except,
                 const char *fmt, ...)
