@@ -25,13 +25,12 @@ name_filter() {
 
 # run_bats BIN TOOLS EXCLUDE_REGEX FILE...: the bats suite as tests/run runs it,
 # on FILEs, leaving out the tests whose names match EXCLUDE_REGEX.
+# Sanitizer builds run several times slower: 90 s of safety net, not 60.
 run_bats() {
-    local bin=$1 tools=$2 exclude=$3 bats
+    local bin=$1 tools=$2 exclude=$3
     shift 3
-    bats=$("$top/tools/ensure-bats") || return 1
-    WORKBOOK_BIN=$(cd "$bin" && pwd) WORKBOOK_TOOLS=$(cd "$tools" && pwd) \
-    BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-90} \
-        "$bats" --print-output-on-failure --filter "$(name_filter "$exclude" "$@")" "$@"
+    BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-90} workbook_bats "$bin" "" "$tools" \
+        --print-output-on-failure --filter "$(name_filter "$exclude" "$@")" "$@"
 }
 
 # lesson_files LESSON...: the bats files of those lessons, by number (all when none).

@@ -96,6 +96,26 @@ partner_lessons() {
     grep -ho 'LESSON_DIR=[0-9][0-9]-' $files | cut -c12-13 | sort -u
 }
 
+# workbook_bats BIN SRC TOOLS BATS_ARGS...: bats (tools/ensure-bats) on the
+# workbook's tests, against the programs in BIN built from the sources in SRC
+# (empty: $WORKBOOK_SRC as it is, if set), with the test
+# tools in TOOLS. The one place a run of the tests is set up (tests/run,
+# grading, the hardening tools). Each test's safety net is
+# $BATS_TEST_TIMEOUT s, 60 unless the caller says otherwise; the helpers
+# bound every step far tighter (tests/helpers/common.bash).
+workbook_bats() {
+    local bin=$1 src=$2 tools=$3 bats
+    shift 3
+    bats=$("$top/tools/ensure-bats") || return 1
+    (
+        export WORKBOOK_BIN WORKBOOK_TOOLS WORKBOOK_SRC BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+        WORKBOOK_BIN=$(cd "$bin" && pwd) || exit 1
+        WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
+        [ -z "$src" ] || WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
+        exec "$bats" "$@"
+    )
+}
+
 # run_lesson_tests BIN SRC TOOLS NAME TAP [JUNIT_DIR]: run the workbook's tests
 # of lesson NAME against the programs in BIN, built from the sources in SRC (a
 # lessons/ or solutions/ folder: a program older than its source is not run);
@@ -104,35 +124,29 @@ partner_lessons() {
 # seconds (default 10) for the rest of its waits (tests/helpers/common.bash).
 # Prints "PASSED SKIPPED TOTAL"; a skipped test is not a passed one.
 run_lesson_tests() {
-    local bin=$1 src=$2 tools=$3 name=$4 tap=$5 junit=${6:-} bats files=()
+    local bin=$1 src=$2 tools=$3 name=$4 tap=$5 junit=${6:-} files=()
     mapfile -t files < <(lesson_tests "$name")
     if [ ${#files[@]} -eq 0 ]; then
         : >"$tap"
         echo "0 0 0"
         return 0
     fi
-    bats=$("$top/tools/ensure-bats") || return 1
     mkdir -p "$bin"
     # A lesson with several test files (17) runs them at once, one bats each,
     # their TAP joined in file order and their JUnit reports merged.
     local k pids=()
     for k in "${!files[@]}"; do
         (
-            export WORKBOOK_BIN WORKBOOK_TOOLS WORKBOOK_SRC
-            WORKBOOK_BIN=$(cd "$bin" && pwd)
-            WORKBOOK_SRC=$(cd "$src" 2>/dev/null && pwd) || WORKBOOK_SRC=$src
-            WORKBOOK_TOOLS=$(cd "$tools" 2>/dev/null && pwd) || WORKBOOK_TOOLS=$tools
             export WORKBOOK_FAIL_FAST=${WORKBOOK_FAIL_FAST-10}
             # The reference programs, for a lesson whose partner is another
             # lesson's program (build_lessons builds them next to the tools).
             [ -n "${WORKBOOK_REF_BIN:-}" ] || WORKBOOK_REF_BIN=$(cd "$tools/../solutions" 2>/dev/null && pwd) || true
             export WORKBOOK_REF_BIN
-            export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
             if [ -n "$junit" ]; then
                 mkdir -p "$junit/$k"
-                "$bats" --formatter tap --report-formatter junit --output "$junit/$k" "${files[$k]}"
+                workbook_bats "$bin" "$src" "$tools" --formatter tap --report-formatter junit --output "$junit/$k" "${files[$k]}"
             else
-                "$bats" --formatter tap "${files[$k]}"
+                workbook_bats "$bin" "$src" "$tools" --formatter tap "${files[$k]}"
             fi
         ) >"$tap.$k" 2>&1 &
         pids+=($!)
