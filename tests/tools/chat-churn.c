@@ -16,7 +16,6 @@
 #include "net.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,19 +55,16 @@ int main(int argc, char **argv)
     }
     if (argc - optind != 2)
         usage_error(NULL, NULL, NULL);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai;
-    int rc = getaddrinfo(argv[optind], argv[optind + 1], &hints, &ai);
-    if (rc != 0)
-        die_msg("chat-churn: getaddrinfo: %s", gai_strerror(rc));
+    uint16_t port;
+    const char *why, *failed;
+    if (parse_port(argv[optind + 1], &port, &why) == -1)
+        usage_error("PORT", argv[optind + 1], why);
 
     long deadline = now_ms() + total_ms, done = 0;
     for (long i = 0; i < cycles && now_ms() < deadline; i++) {
-        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1)
-            die("chat-churn: socket");
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-            warn_errno("chat-churn: connect");
-            close(fd);
+        int fd = tcp_connect(argv[optind], port, &failed);     /* common/net.h */
+        if (fd == -1) {
+            warn_errno(failed);
             break;
         }
         if (wait_line(fd, deadline) == -1) {
@@ -86,7 +82,6 @@ int main(int argc, char **argv)
         close(fd);
         done++;
     }
-    freeaddrinfo(ai);
     printf("cycles %ld of %ld\n", done, cycles);
     return done == cycles ? 0 : 1;
 }

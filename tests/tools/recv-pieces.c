@@ -16,9 +16,9 @@
  */
 #include "report.h"
 #include "args.h"
+#include "net.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,16 +60,13 @@ int main(int argc, char **argv)
     if (argc - optind < 2)
         die_msg("usage: recv-pieces [-g GAP_MS] [-k] [-z BYTES] HOST PORT [PIECE...]");
 
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    int rc = getaddrinfo(argv[optind], argv[optind + 1], &hints, &res);
-    if (rc != 0)
-        die_msg("recv-pieces: getaddrinfo: %s", gai_strerror(rc));
-    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    uint16_t port;
+    const char *failed;
+    if (parse_port(argv[optind + 1], &port, &why) == -1)
+        die_msg("recv-pieces: port %s: %s", argv[optind + 1], why);
+    int fd = tcp_connect(argv[optind], port, &failed);     /* common/net.h */
     if (fd == -1)
-        die("recv-pieces: socket");
-    if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
-        die("recv-pieces: connect");
-    freeaddrinfo(res);
+        die(failed);
 
     for (int i = optind + 2; i < argc; i++) {
         if (i > optind + 2 && gap > 0)
