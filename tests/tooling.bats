@@ -273,3 +273,17 @@ a_path_without() {
     done
     [ "$n" -ge 20 ] || fail "Only $n scripts were found: the test looks in the wrong place."
 }
+
+# --- test-time ----------------------------------------------------------------
+
+@test "test-time prints each test file's wall and CPU time, the least wall time the cores allow, and the slowest tests" {
+    run -0 "$TOP/tools/test-time" --build "$BUILD" --top 3 01
+    expect_line '^whole run: [0-9.]+ s \([0-9]+ passed, 0 failed\)$'
+    expect_line '^ +[0-9.]+ s +[0-9.]+ s CPU  01-socket$'
+    # The CPU column is measured, not a placeholder: lesson 01's dozen tests
+    # start bats, the programs and the helpers, which takes CPU time.
+    expect_no_line ' 0\.0 s CPU  01-socket$'
+    expect_line '^CPU in all: [0-9]+ s; on [0-9]+ cores no schedule can finish in less than [0-9]+ s\.$'
+    [ "$(grep -cE '^ +[0-9.]+ s  01-socket +[a-z]' <<<"$output")" -eq 3 ] ||
+        fail "test-time --top 3 should list 3 slowest tests." "$(show_text "It printed:" "$output")"
+}
