@@ -175,6 +175,38 @@ load helpers/common
     grep -q '^stopped by SIGINT$' "$SERVER_OUT" || fail "it did not say it was stopping" "$(show_text "output:" "$(server_output)")"
 }
 
+# stops_when_signalled_at_accept PROGRAM PARTIAL: SIGTERM lands the moment
+# accept returns a client's connection, before the server's first read
+# (tests/tools/preload/signal-after-accept.c makes it certain), and the
+# client then sends PARTIAL, less than the server waits for. The handler had
+# no connection to shut down yet: a server that does not look at the stop
+# itself before it reads sleeps in fread/fgets until the client speaks again.
+stops_when_signalled_at_accept() {
+    local lib
+    lib=$(tool signal-after-accept.so)
+    [ -f "$lib" ] || { fail "the test library $lib was not built: run make tools"; return 1; }
+    # Exported for the server only (the clients are started after): a
+    # preloaded library built without the sanitizers must not stop ASan.
+    export LD_PRELOAD=$lib SIGNAL_AFTER_ACCEPT=$(kill -l TERM)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+    start_server "$1" 127.0.0.1 0
+    local started=$?
+    unset LD_PRELOAD SIGNAL_AFTER_ACCEPT
+    [ "$started" -eq 0 ] || return 1
+    client_open A
+    client_send A "$2"
+    wait_for_exit "$SERVER_PID" "The server $1" "$SERVER_OUT" "$SERVER_ERR" 5 || return 1
+    expect_equal "$1's exit status after the SIGTERM" 0 "$EXIT_STATUS"
+}
+
+@test "hello-server stops on a SIGTERM that lands between accept and its first read" {
+    stops_when_signalled_at_accept hello-server '12'
+}
+
+@test "lines-server stops on a SIGTERM that lands between accept and its first read" {
+    stops_when_signalled_at_accept lines-server 'half a li'
+}
+
 @test "lines-server with a bad port gets the usage line and exit status 1" {
     run_prog lines-server 127.0.0.1 70000
     expect_status 1
