@@ -182,17 +182,14 @@ load helpers/common
 # no connection to shut down yet: a server that does not look at the stop
 # itself before it reads sleeps in fread/fgets until the client speaks again.
 stops_when_signalled_at_accept() {
-    local lib
+    local lib path
     lib=$(tool signal-after-accept.so)
     [ -f "$lib" ] || { fail "the test library $lib was not built: run make tools"; return 1; }
-    # Exported for the server only (the clients are started after): a
+    path=$(prog "$1") || return 1
+    # env(1) gives the library to the server alone, not to the clients; a
     # preloaded library built without the sanitizers must not stop ASan.
-    export LD_PRELOAD=$lib SIGNAL_AFTER_ACCEPT=$(kill -l TERM)
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-    start_server "$1" 127.0.0.1 0
-    local started=$?
-    unset LD_PRELOAD SIGNAL_AFTER_ACCEPT
-    [ "$started" -eq 0 ] || return 1
+    start_listener "$1" env LD_PRELOAD="$lib" SIGNAL_AFTER_ACCEPT="$(kill -l TERM)" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$path" 127.0.0.1 0 || return 1
     client_open A
     client_send A "$2"
     wait_for_exit "$SERVER_PID" "The server $1" "$SERVER_OUT" "$SERVER_ERR" 5 || return 1
