@@ -2,6 +2,7 @@
 #
 #   make                 build every reference solution and every lesson skeleton
 #   make test [L=05]     run the whole test suite against solutions/ (must pass)
+#                        FILTER=REGEX: only the tests whose name matches it
 #   make grade [L=05]    run the same tests against lessons/ (your work) and score it
 #   make run L=01        run your lesson 01 program with its default arguments
 #   make demo L=01       run the reference solution of lesson 01 the same way
@@ -156,7 +157,7 @@ $(BUILD)/tools/%.so: tests/tools/preload/%.c
 
 # The suite against the reference solutions: this must always pass.
 test: $(SOLUTION_BINS) $(PARTNER_BINS) tools
-	@tests/run --bin $(BUILD)/solutions --src solutions --ref $(BUILD)/solutions --tools $(BUILD)/tools $(LESSON)
+	@tests/run --bin $(BUILD)/solutions --src solutions --ref $(BUILD)/solutions --tools $(BUILD)/tools $(if $(FILTER),--filter '$(FILTER)') $(LESSON)
 
 # The same tests against a student's lessons/. A program that does not compile
 # must not stop the others from being graded, hence the -k and the "|| true";

@@ -287,3 +287,16 @@ a_path_without() {
     [ "$(grep -cE '^ +[0-9.]+ s  01-socket +[a-z]' <<<"$output")" -eq 3 ] ||
         fail "test-time --top 3 should list 3 slowest tests." "$(show_text "It printed:" "$output")"
 }
+
+@test "tests/run --filter runs only the tests whose names match, and fails when none does" {
+    run -0 "$TOP/tests/run" --bin "$BUILD/solutions" --tools "$BUILD/tools" --filter 'IPv6 UDP|Unix stream' 01
+    expect_line '^ok 1 an IPv6 UDP socket reads back'
+    expect_line '^ok 2 a Unix stream socket reads back'
+    expect_line '^2 passed, 0 failed$'
+    # A filter that matches nothing runs nothing: that is not a pass, and
+    # tools/hardening/mutants must not count it as a kill (it reads this line).
+    run -2 "$TOP/tests/run" --bin "$BUILD/solutions" --tools "$BUILD/tools" --filter 'no test is called this' 01
+    expect_line "^tests/run: --filter 'no test is called this' matches no test$"
+    run -2 "$TOP/tests/run" --grade --bin "$BUILD/solutions" --tools "$BUILD/tools" --filter 'IPv6' 01
+    expect_line '^tests/run: --filter is for the suite'
+}
