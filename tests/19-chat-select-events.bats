@@ -13,6 +13,12 @@ load helpers/chat
 # How many clients the wall tests connect: past the wall by a dozen or so.
 CROWD=1030
 
+# A wall test runs chat-wall for up to 90 s (a thousand clients, under a
+# sanitizer build, on a loaded CI): the suite's 60 s safety net would cut it
+# before its own deadline, and a server that never refuses would then fail by
+# bats' timeout instead of by what the test says about it.
+BATS_TEST_TIMEOUT=150
+
 # need_hard_limit N: skip (saying why) when the hard RLIMIT_NOFILE is below N:
 # the test needs a soft limit past FD_SETSIZE and cannot raise the hard one.
 need_hard_limit() {
