@@ -11,6 +11,14 @@ bats_require_minimum_version 1.7.0
 load helpers/common
 load helpers/chat
 
+# The flood tests below give chat-flood up to 90 s in all (-T) and kill it
+# at 100 s: room for a sanitizer build on a loaded CI, not speed limits. The
+# suite's safety net (60 s; 90 under a sanitizer) is shorter, so a flood that
+# ran long was cut by bats' timeout with nothing said, where chat-flood would
+# have reported what it saw (delivered, longest stall, why it gave up). The
+# net must outlast the tool's own limits.
+BATS_TEST_TIMEOUT=150
+
 # The log's timestamp, "[2026-11-24 10:15:02] ".
 STAMP='^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\] '
 
