@@ -244,12 +244,11 @@ source_hash() {
     local wb=$1 name=$2
     (
         cd "$top" || exit 1
+        # cksum prints each file's checksum, size and name: a change to any
+        # file's contents, a file added, removed or renamed changes the sum.
         {
             find "$wb/lessons/$name" tests/helpers tests/tools common -type f 2>/dev/null | LC_ALL=C sort
             lesson_tests "$name"
-        } | while IFS= read -r f; do
-            printf '%s\n' "$f"
-            cat "$f" 2>/dev/null
-        done
+        } | xargs -r -d '\n' cksum
     ) | cksum | awk '{ print $1 "-" $2 }'
 }
