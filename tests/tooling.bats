@@ -90,6 +90,49 @@ load helpers/tooling
     expect_line 'no lesson 99'
 }
 
+# --- make-skeletons -------------------------------------------------------------
+
+# a_solutions_tree: a tree with tools/ and solutions/ only, where
+# make-skeletons can run on solutions the test breaks; prints its path.
+a_solutions_tree() {
+    local tree="$BATS_TEST_TMPDIR/solutions-tree"
+    mkdir -p "$tree"
+    cp -r "$TOP/tools" "$TOP/solutions" "$tree/"
+    printf '%s\n' "$tree"
+}
+
+@test "make-skeletons writes lessons/ exactly as committed, from a folder given relative to where it runs" {
+    cd "$BATS_TEST_TMPDIR"
+    run -0 "$TOP/tools/make-skeletons" --to skeletons
+    run -0 diff -r "$TOP/lessons" skeletons
+}
+
+@test "make-skeletons names a marker out of place, a block never closed and a lesson with no //@todo, and fails" {
+    local tree first
+    tree=$(a_solutions_tree)
+    first=$(grep -n '^[[:space:]]*//@end[[:space:]]*$' "$tree/solutions/01-socket/socket.c" | head -n 1 | cut -d: -f1)
+    [ -n "$first" ] || fail "solutions/01-socket/socket.c has no //@end to remove"
+    sed -i "${first}d" "$tree/solutions/01-socket/socket.c"
+    sed -i 's|//@todo|// no longer a marker:|' "$tree"/solutions/02-options/*.c
+    echo '//@begin' >>"$tree/solutions/05-nodelay/rr-server.c"
+    run -1 --separate-stderr "$tree/tools/make-skeletons" --to "$BATS_TEST_TMPDIR/out"
+    expect_line '^solutions/01-socket/socket\.c:[0-9]+: //@begin inside a block$' "$stderr"
+    expect_line '^make-skeletons: 02-options has no //@todo marker' "$stderr"
+    expect_line '^solutions/05-nodelay/rr-server\.c: //@begin never closed$' "$stderr"
+    expect_no_line '03-timeouts' "$stderr"
+}
+
+@test "make-skeletons --check fails on a skeleton that drifted from its solution" {
+    local tree
+    tree=$(a_solutions_tree)
+    "$tree/tools/make-skeletons"
+    run -0 "$tree/tools/make-skeletons" --check
+    echo '/* a change made in the skeleton only */' >>"$tree/lessons/03-timeouts/timeouts.c"
+    run -1 --separate-stderr "$tree/tools/make-skeletons" --check
+    expect_line 'lessons/ is out of sync with solutions/' "$stderr"
+    expect_line 'a change made in the skeleton only' "$stderr"
+}
+
 # --- check-lessons --------------------------------------------------------------
 
 # a_whole_lesson: a tiny workbook tree with one complete lesson, 01-a.
