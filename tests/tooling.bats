@@ -44,6 +44,50 @@ load helpers/tooling
     expect_line '\| waiting for a client'
 }
 
+# has_line and wait_for_output match lines in the shell, not with grep: they
+# must say what grep -E says.
+@test "has_line says what grep -Eq says, for anchors, classes, groups, escapes and alternation" {
+    local text=$'join 127.0.0.1:5000 (1 online)\n\tTAB line\nlistening on [::1]:8080\nx+y=z\n\nlast line, no newline'
+    local regexes=('^join .* \(1 online\)$' '\(2 online\)' '^listening on .*:([0-9]+)$' '^[[:space:]]TAB' '^$'
+                   'x\+y' 'x+y' '^(join|last) ' 'no newline$' '[0-9]{4}' '^TAB' 'line,? no' '127\.0\.0\.1:50{3}' '[[:upper:]]{3}')
+    local re want got n=0
+    for re in "${regexes[@]}"; do
+        want=0 got=0
+        grep -Eq -- "$re" <<<"$text" || want=$?
+        has_line "$re" "$text" || got=$?
+        [ "$want" -eq "$got" ] || fail "For /$re/ grep -Eq said $want and has_line $got."
+        n=$((n + 1))
+    done
+    # Both verdicts occur, so agreeing means something.
+    has_line '^join' "$text" && ! has_line '^nothing like it' "$text" || fail "has_line cannot tell a match from none"
+    [ "$n" -eq ${#regexes[@]} ]
+}
+
+@test "expect_line and expect_no_line fail on a regular expression that is not one, instead of finding no line" {
+    run -1 expect_no_line 'unbalanced (' "any text"
+    expect_line 'not a valid extended regular expression'
+    run -1 expect_line 'unbalanced (' "unbalanced ("
+    expect_line 'not a valid extended regular expression'
+}
+
+@test "wait_for_output sees a line written in two pieces, one there before it looked, and fails on one never finished" {
+    local f="$BATS_TEST_TMPDIR/pieces.out"
+    printf 'first line\njoin 127.0.0.1:5000 (1 onl' >"$f"
+    ( nap 0.3; printf 'ine)\nmore\n' >>"$f" ) &
+    wait_for_output 'join .* \(1 online\)$' 5 "$f"
+    wait_for_output '^first line$' 1 "$f"
+    printf 'join 127.0.0.1:5001 (2 onl' >>"$f"
+    run -1 wait_for_output '\(2 online\)$' 1 "$f"
+    expect_line 'never printed a line matching'
+}
+
+@test "nap waits as long as asked" {
+    local start=$EPOCHREALTIME
+    nap 0.3
+    local waited=$(( (${EPOCHREALTIME/./} - ${start/./}) / 1000 ))
+    [ "$waited" -ge 290 ] || fail "nap 0.3 returned after ${waited} ms"
+}
+
 # --- hints --------------------------------------------------------------------
 
 @test "make hint reveals one more hint each time, then says they are all shown" {

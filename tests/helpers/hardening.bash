@@ -34,7 +34,7 @@ hardening_gentle_stop() {
             kill -0 "$pid" 2>/dev/null && alive=1
         done
         [ "$alive" -eq 0 ] && break
-        sleep 0.05
+        nap 0.05
     done
     return 0
 }
@@ -94,7 +94,7 @@ if { [ -n "${HARDENING_SAN:-}" ] || [ "${FRAGPROXY:-}" = 1 ]; } &&
                 return 0
             fi
             kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
+            nap 0.05
         done
         fail "The fragmenting proxy did not start." "$(show_text "Its error output:" "$(cat "${out%.out}.log")")"
     }
