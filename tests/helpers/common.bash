@@ -551,26 +551,31 @@ server_errors() { cat "$SERVER_ERR"; }
 wait_for_output() {
     local regex=$1 seconds=${2:-5} file=${3:-$SERVER_OUT} who last
     seconds=$(fail_fast_limit "$seconds") || return 1
-    local deadline=$((SECONDS + seconds)) seen=0 line kind=0
-    local -a fresh
+    local deadline=$((SECONDS + seconds)) kind=0 fd="" line partial=""
     _shell_regex "$regex" || kind=$?
     [ "$kind" -ne 2 ] || return 1
     while [ "$SECONDS" -le "$deadline" ]; do
         if [ "$kind" -eq 1 ]; then
             grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
-        elif [ -f "$file" ] && mapfile -s "$seen" fresh <"$file" 2>/dev/null; then
-            # Only the lines not looked at yet; a last one still being
-            # written is looked at again next time (grep would see it now).
-            for line in "${fresh[@]}"; do
-                if [[ $line == *$'\n' ]]; then
-                    seen=$((seen + 1))
-                    line=${line%$'\n'}
-                fi
-                [[ $line =~ $regex ]] && return 0
-            done
+        else
+            # Read on from where the last look stopped, as tail -f does, so
+            # each byte is read once (the output may be megabytes). A last
+            # line still being written is kept, matched as it is (grep would
+            # see it so), and completed by the next look.
+            # (exec's redirections stay: no 2>/dev/null here.)
+            [ -n "$fd" ] || { [ -r "$file" ] && exec {fd}<"$file"; } || fd=""
+            if [ -n "$fd" ]; then
+                while IFS= read -r line <&"$fd"; do
+                    line=$partial$line partial=""
+                    [[ $line =~ $regex ]] && { exec {fd}<&-; return 0; }
+                done
+                partial+=$line
+                [ -n "$partial" ] && [[ $partial =~ $regex ]] && { exec {fd}<&-; return 0; }
+            fi
         fi
         nap 0.05
     done
+    [ -z "$fd" ] || exec {fd}<&-
     who=$(output_owner "$file")
     last=$(tail -n 1 "$file" 2>/dev/null)
     fail "$who never printed a line matching \"$regex\" (waited ${seconds}s); its last line: ${last:-(none: it printed nothing)}" \
