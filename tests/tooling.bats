@@ -46,21 +46,27 @@ load helpers/tooling
 
 # has_line and wait_for_output match lines in the shell, not with grep: they
 # must say what grep -E says.
-@test "has_line says what grep -Eq says, for anchors, classes, groups, escapes and alternation" {
+@test "has_line says what grep -Eq says, for anchors, classes, groups, escapes and alternation, in short and long texts" {
     local text=$'join 127.0.0.1:5000 (1 online)\n\tTAB line\nlistening on [::1]:8080\nx+y=z\n\nlast line, no newline'
     local regexes=('^join .* \(1 online\)$' '\(2 online\)' '^listening on .*:([0-9]+)$' '^[[:space:]]TAB' '^$'
                    'x\+y' 'x+y' '^(join|last) ' 'no newline$' '[0-9]{4}' '^TAB' 'line,? no' '127\.0\.0\.1:50{3}' '[[:upper:]]{3}')
-    local re want got n=0
-    for re in "${regexes[@]}"; do
-        want=0 got=0
-        grep -Eq -- "$re" <<<"$text" || want=$?
-        has_line "$re" "$text" || got=$?
-        [ "$want" -eq "$got" ] || fail "For /$re/ grep -Eq said $want and has_line $got."
-        n=$((n + 1))
+    # The same lines after 300 others: over 4 KiB, has_line hands the text to grep.
+    local long
+    long="$(printf 'filler line %d\n' $(seq 300))"$'\n'"$text"
+    [ "${#long}" -gt 4096 ] || fail "the long text is only ${#long} bytes"
+    local re want got n=0 t
+    for t in "$text" "$long"; do
+        for re in "${regexes[@]}"; do
+            want=0 got=0
+            grep -Eq -- "$re" <<<"$t" || want=$?
+            has_line "$re" "$t" || got=$?
+            [ "$want" -eq "$got" ] || fail "For /$re/ in ${#t} bytes, grep -Eq said $want and has_line $got."
+            n=$((n + 1))
+        done
+        # Both verdicts occur, so agreeing means something.
+        has_line '^join' "$t" && ! has_line '^nothing like it' "$t" || fail "has_line cannot tell a match from none"
     done
-    # Both verdicts occur, so agreeing means something.
-    has_line '^join' "$text" && ! has_line '^nothing like it' "$text" || fail "has_line cannot tell a match from none"
-    [ "$n" -eq ${#regexes[@]} ]
+    [ "$n" -eq $((2 * ${#regexes[@]})) ]
 }
 
 @test "expect_line and expect_no_line fail on a regular expression that is not one, instead of finding no line" {

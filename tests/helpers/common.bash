@@ -304,14 +304,17 @@ kill_group() {
 # has_line REGEX TEXT: some line of TEXT matches the extended regular
 # expression REGEX, as `grep -Eq` would say; the first such line is left in
 # HAS_LINE_HIT. A REGEX that is not one fails the test (status 2). GNU's
-# backslash classes (\s, \w, \b, \<) and very long texts go to grep itself.
+# backslash classes (\s, \w, \b, \<) go to grep itself, and so do texts over
+# 4 KiB: [[ =~ ]] compiles the expression again for every line, and from
+# about that size one grep costs less (1,000 lines: 56 ms in the shell, 13 ms
+# for grep).
 has_line() {
     local regex=$1 line rc=0
     HAS_LINE_HIT=""
     _shell_regex "$regex" || rc=$?
     if [ "$rc" -eq 2 ]; then
         return 2
-    elif [ "$rc" -eq 1 ] || [ "${#2}" -gt 262144 ]; then
+    elif [ "$rc" -eq 1 ] || [ "${#2}" -gt 4096 ]; then
         HAS_LINE_HIT=$(grep -E -m 1 -- "$regex" <<<"$2") && return 0
         return 1
     fi
@@ -551,31 +554,20 @@ server_errors() { cat "$SERVER_ERR"; }
 wait_for_output() {
     local regex=$1 seconds=${2:-5} file=${3:-$SERVER_OUT} who last
     seconds=$(fail_fast_limit "$seconds") || return 1
-    local deadline=$((SECONDS + seconds)) kind=0 fd="" line partial=""
-    _shell_regex "$regex" || kind=$?
-    [ "$kind" -ne 2 ] || return 1
+    local deadline=$((SECONDS + seconds)) rc
+    # grep, not has_line: outputs grow to megabytes, and grep reads them far
+    # faster than the shell matches line by line (it compiles the expression
+    # once; [[ =~ ]] compiles it for every line).
     while [ "$SECONDS" -le "$deadline" ]; do
-        if [ "$kind" -eq 1 ]; then
-            grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
-        else
-            # Read on from where the last look stopped, as tail -f does, so
-            # each byte is read once (the output may be megabytes). A last
-            # line still being written is kept, matched as it is (grep would
-            # see it so), and completed by the next look.
-            # (exec's redirections stay: no 2>/dev/null here.)
-            [ -n "$fd" ] || { [ -r "$file" ] && exec {fd}<"$file"; } || fd=""
-            if [ -n "$fd" ]; then
-                while IFS= read -r line <&"$fd"; do
-                    line=$partial$line partial=""
-                    [[ $line =~ $regex ]] && { exec {fd}<&-; return 0; }
-                done
-                partial+=$line
-                [ -n "$partial" ] && [[ $partial =~ $regex ]] && { exec {fd}<&-; return 0; }
-            fi
+        rc=0
+        grep -Eq -- "$regex" "$file" 2>/dev/null || rc=$?
+        [ "$rc" -eq 0 ] && return 0
+        if [ "$rc" -eq 2 ] && [ -f "$file" ]; then
+            fail "The test's regular expression \"$regex\" is not a valid extended regular expression."
+            return 1
         fi
         nap 0.05
     done
-    [ -z "$fd" ] || exec {fd}<&-
     who=$(output_owner "$file")
     last=$(tail -n 1 "$file" 2>/dev/null)
     fail "$who never printed a line matching \"$regex\" (waited ${seconds}s); its last line: ${last:-(none: it printed nothing)}" \
