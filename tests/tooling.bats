@@ -69,11 +69,19 @@ load helpers/tooling
     [ "$n" -eq $((2 * ${#regexes[@]})) ]
 }
 
-@test "expect_line and expect_no_line fail on a regular expression that is not one, instead of finding no line" {
+@test "expect_line, expect_no_line and wait_for_output fail on a regular expression that is not one, instead of finding no line" {
     run -1 expect_no_line 'unbalanced (' "any text"
     expect_line 'not a valid extended regular expression'
     run -1 expect_line 'unbalanced (' "unbalanced ("
     expect_line 'not a valid extended regular expression'
+    run -1 wait_for_output 'unbalanced (' 1 "$BATS_TEST_TMPDIR/no-such-file-yet"
+    expect_line 'not a valid extended regular expression'
+}
+
+@test "wait_for_output waits for a file that appears only after it started looking" {
+    local f="$BATS_TEST_TMPDIR/later.out"
+    ( nap 0.3; echo 'peer: local port 5000' >"$f" ) &
+    wait_for_output '^peer: local port [0-9]+$' 5 "$f"
 }
 
 @test "wait_for_output sees a line written in two pieces, one there before it looked, and fails on one never finished" {
