@@ -11,7 +11,8 @@
  * be the bottleneck it measures (it is one, on a 2-core machine: see results).
  *
  * usage: chat-load [-n CLIENTS] [-s SENDERS] [-m LINES] [-r RATE] [-w WINDOW]
- *                  [-y SLOW] [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-T SECONDS] HOST PORT
+ *                  [-y SLOW] [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-T SECONDS]
+ *                  [-P SERVER_PID] [-e PROBES] HOST PORT
  *        chat-load -X SECONDS        rate of small send() calls, one thread
  *   -n  clients (default 10)           -s  senders among them (default 1)
  *   -m  lines per sender (default 1000) -r  lines/s per sender, 0 = unpaced
@@ -25,6 +26,19 @@
  *       (the same as -s 1 -m 5 -r 10; the max latency is the slowest reach)
  *   -p  bytes per line, newline included (default 64, at most 1000)
  *   -T  give up after SECONDS (default 120)
+ *   -P  the server's process id: report the CPU time it used (all its threads,
+ *       /proc/PID/task/TID/schedstat, in ns) per line sent in the traffic, and
+ *       per probe (-e)
+ *   -e  probes, after the traffic: client 0 sends K lines the server answers to
+ *       it alone ("/probe", an unknown command), one at a time, each after the
+ *       answer to the one before: a wakeup that costs the server one recv and
+ *       one send, whatever the number of clients, plus what its way of waiting
+ *       costs
+ * With the server on 127.0.0.0/8, the clients connect from 127.0.0.2 and up,
+ * CLIENTS_PER_SOURCE to an address: connect(2) looks for a free ephemeral port
+ * by trying ports against the connections the source address already has to
+ * that server, which grows with every client (at 19,900 clients from one
+ * address, __inet_check_established took 48% of the generator's time).
  * Output: a human summary, then one "result key=value ..." line for bench/run.
  */
 #define _GNU_SOURCE
@@ -33,6 +47,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +61,7 @@
 #include <unistd.h>
 
 #define LINE_CAP 4096
+#define CLIENTS_PER_SOURCE 1000
 #define HIST_US 1000000                 /* 1 µs buckets up to 1 s */
 
 enum state { IDLE, CONNECTING, CONNECTED, FAILED, CLOSED };
@@ -78,6 +95,7 @@ static long delivered, garbled, dupes, notices, dropped, connect_fail, greeted, 
 static int ep;
 static uint64_t last_rx_ns, first_tx_ns, last_progress_ns;
 static struct sockaddr_in server;
+static long server_pid, nprobes;
 
 static uint64_t now_ns(void)
 {
@@ -125,6 +143,14 @@ static void start_connect(int i)
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if ((ntohl(server.sin_addr.s_addr) >> 24) == 127) {
+        /* The port is chosen at connect(2), knowing the peer (ip(7)). */
+        setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        struct sockaddr_in from = {.sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(i / CLIENTS_PER_SOURCE))};
+        if (bind(c->fd, (struct sockaddr *)&from, sizeof from) == -1)
+            die("bind");
+    }
     if (connect(c->fd, (struct sockaddr *)&server, sizeof server) == -1 && errno != EINPROGRESS) {
         if (!connect_errno)
             connect_errno = errno;
@@ -344,6 +370,61 @@ static double seconds_since(uint64_t t0)
     return (double)(now_ns() - t0) / 1e9;
 }
 
+/* The CPU time (ns) the server's threads have used so far: the first field
+ * of each /proc/PID/task/TID/schedstat. 0 without -P, or when it cannot be read. */
+static uint64_t server_cpu_ns(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", server_pid);
+    DIR *dir = server_pid > 0 ? opendir(path) : NULL;
+    if (dir == NULL)
+        return 0;
+    uint64_t sum = 0;
+    for (struct dirent *t; (t = readdir(dir)) != NULL;) {
+        if (t->d_name[0] == '.')
+            continue;
+        char file[sizeof path + sizeof t->d_name + 16];
+        snprintf(file, sizeof file, "%s/%s/schedstat", path, t->d_name);
+        FILE *f = fopen(file, "r");
+        unsigned long long ns = 0;
+        if (f != NULL && fscanf(f, "%llu", &ns) == 1)
+            sum += ns;
+        if (f != NULL)
+            fclose(f);
+    }
+    closedir(dir);
+    return sum;
+}
+
+/* -e: client 0 sends "/probe" and waits for the server's answer (a line to it
+ * alone), nprobes times. Returns how many were answered. Everyone is quiet by
+ * now, so the next line client 0 receives is the answer. */
+static long probe(uint64_t give_up)
+{
+    struct client *c = &cl[0];
+    if (c->state != CONNECTED)
+        return 0;
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    long answered = 0;
+    for (long k = 0; k < nprobes && now_ns() < give_up; k++) {
+        if (send(c->fd, "/probe\n", 7, MSG_NOSIGNAL) != 7)
+            break;
+        int line_done = 0;
+        while (!line_done && now_ns() < give_up) {
+            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            if (poll(&p, 1, 1000) <= 0)
+                return answered;        /* no answer in 1 s (ncat has no commands) */
+            char buf[4096];
+            ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                return answered;
+            line_done = buf[n - 1] == '\n';
+        }
+        answered += line_done;
+    }
+    return answered;
+}
+
 /* The rate of small send() calls one thread gets over loopback. */
 static void *drain(void *arg)
 {
@@ -423,7 +504,7 @@ int main(int argc, char **argv)
 {
     int opt;
     nclients = 10;
-    while ((opt = getopt(argc, argv, "n:s:m:r:w:y:z:c:p:bT:X:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:m:r:w:y:z:c:p:bT:X:P:e:")) != -1) {
         switch (opt) {
         case 'n': nclients = parse(optarg, 'n'); break;
         case 's': nsenders = parse(optarg, 's'); break;
@@ -437,13 +518,15 @@ int main(int argc, char **argv)
         case 'p': padding = parse(optarg, 'p'); break;
         case 'T': deadline_s = (double)parse(optarg, 'T'); break;
         case 'X': return send_rate((double)parse(optarg, 'X'));
+        case 'P': server_pid = parse(optarg, 'P'); break;
+        case 'e': nprobes = parse(optarg, 'e'); break;
         default:
-            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
+            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] [-P PID] [-e K] HOST PORT\n");
             return 1;
         }
     }
     if (argc - optind != 2 || nsenders < 1 || nsenders > nclients || burst < 1 || padding > 1000) {
-        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] HOST PORT\n");
+        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] [-P PID] [-e K] HOST PORT\n");
         return 1;
     }
     server.sin_family = AF_INET;
@@ -512,7 +595,7 @@ int main(int argc, char **argv)
     for (long s = 0; s < nsenders; s++)
         if (cl[s].state == CONNECTED)
             expected += nlines * (receivers - 1);
-    uint64_t start = now_ns();
+    uint64_t start = now_ns(), cpu_before = server_cpu_ns();
     last_progress_ns = start;
     long dropped_before = dropped;
     while (now_ns() < give_up) {
@@ -550,6 +633,10 @@ int main(int argc, char **argv)
             break;                      /* 3 s without a byte: the rest is lost */
         turn(wait_ms);
     }
+    uint64_t cpu_traffic = server_cpu_ns() - cpu_before;
+    cpu_before = server_cpu_ns();
+    long probes = nprobes > 0 ? probe(give_up) : 0;
+    uint64_t cpu_probes = server_cpu_ns() - cpu_before;
     double run_s = 0;
     if (first_tx_ns != 0)
         run_s = (double)((last_rx_ns > first_tx_ns ? last_rx_ns : now_ns()) - first_tx_ns) / 1e9;
@@ -594,15 +681,25 @@ int main(int argc, char **argv)
            nsenders, nlines, rate ? " paced" : "", delivered, expected, run_s,
            run_s > 0 ? delivered / run_s : 0, lost, garbled, dupes, dropped - dropped_before);
     printf("latency p50 %.0f us, p99 %.0f us, max %.0f us\n", p50, p99, (double)lat_max / 1000);
+    double line_us = server_pid && sent_lines ? (double)cpu_traffic / 1e3 / (double)sent_lines : 0;
+    double probe_us = server_pid && probes ? (double)cpu_probes / 1e3 / (double)probes : 0;
+    if (server_pid)
+        printf("server CPU: %.1f us per line sent (its fan-out to %ld clients)", line_us, receivers - 1);
+    if (server_pid && nprobes)
+        printf(", %.1f us per probe (%ld of %ld answered)", probe_us, probes, nprobes);
+    if (server_pid)
+        printf("\n");
     if (nonreaders)
         printf("non-reading clients dropped by the server: %ld of %ld (notice seen: %s)\n",
                slow_dropped, nonreaders, slow_notice ? "yes" : "no");
     printf("result clients=%ld connect_fail=%ld connect_s=%.3f joined_s=%.3f senders=%ld lines=%ld rate=%ld"
            " expected=%ld delivered=%ld lost=%ld garbled=%ld dup=%ld dropped=%ld run_s=%.3f per_s=%.0f"
-           " p50_us=%.0f p99_us=%.0f max_us=%.0f slow=%ld slow_dropped=%ld connect_error=%s\n",
+           " p50_us=%.0f p99_us=%.0f max_us=%.0f slow=%ld slow_dropped=%ld connect_error=%s"
+           " srv_line_us=%.1f srv_probe_us=%.1f probes=%ld\n",
            total, connect_fail, connect_s, joined_s, nsenders, nlines, rate, expected, delivered,
            lost, garbled, dupes, dropped - dropped_before, run_s, run_s > 0 ? delivered / run_s : 0,
-           p50, p99, (double)lat_max / 1000, nonreaders, slow_dropped, errno_word(connect_errno));
+           p50, p99, (double)lat_max / 1000, nonreaders, slow_dropped, errno_word(connect_errno),
+           line_us, probe_us, probes);
     /* Close with RST (SO_LINGER 0): thousands of FIN_WAIT and TIME_WAIT
      * sockets would hold ephemeral ports the next scenario needs. */
     struct linger now = {.l_onoff = 1, .l_linger = 0};

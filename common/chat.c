@@ -68,6 +68,11 @@ char *format_who(const char *const names[], size_t count, size_t *len)
     return text;
 }
 
+int announced(long room_size)
+{
+    return room_size <= ANNOUNCE_MAX;
+}
+
 int valid_name(const char *name)
 {
     size_t len = strlen(name);

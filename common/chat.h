@@ -44,6 +44,18 @@
 #define SHUTTING_DOWN  "* server shutting down"
 #define TOO_SLOW       "* too slow, disconnected"
 
+/* Joins and departures ("* X joined", "* X left") are told to the others
+ * only in a room of at most ANNOUNCE_MAX clients, counting the one who comes
+ * or goes. Each notice is a line for everyone, so filling a room of N costs
+ * N*N/2 lines: 198 million (5 GB) for 19,900 clients, more than any way of
+ * waiting can send in time (docs/20-chat-epoll.md). Twitch's chat stops its
+ * JOIN and PART messages at 1,000 users for the same reason. /who still
+ * lists everyone. */
+#define ANNOUNCE_MAX 1000
+/* 1 if a join or a departure in a room of room_size clients (the one who
+ * comes or goes included) is told to the others, else 0. */
+int announced(long room_size);
+
 /* One log line on stdout, "[2026-11-24 10:15:02] join 127.0.0.1:40312 (1 online)",
  * written with one printf: stdio locks the stream for each call
  * (flockfile(3)), so lines from several threads never mix. */

@@ -261,7 +261,8 @@ static void add_client(struct room *room, int fd)
         close(fd);
         return;
     }
-    say(room, NULL, NULL, JOINED, c->addr);     /* before c is in the room */
+    if (announced(room->count + 1))
+        say(room, NULL, NULL, JOINED, c->addr); /* before c is in the room */
     c->prev = room->last;
     if (room->last)
         room->last->next = c;
@@ -352,7 +353,8 @@ static void reap_departed(struct room *room)
         room->hooks->leave(room, c);
         close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", room_who(c), c->gone, room->count);
-        say(room, NULL, NULL, LEFT, room_who(c));
+        if (announced(room->count + 1))     /* the room as it was, with c */
+            say(room, NULL, NULL, LEFT, room_who(c));
         free(c->out.buf);
         free(c);
         flush_dirty(room);

@@ -291,6 +291,22 @@ server_busy_ns() {
     join d
 }
 
+@test "a room of more than 1,000 is not told of comings and goings: of 1,010 clients, the first hears 999 joins and 999 departures" {
+    # Each notice is a line for everyone: filling a room of N costs N*N/2
+    # lines (chat.h, ANNOUNCE_MAX). The first client is welcomed before the
+    # 1,009 others connect at once; they all get its broadcast, then close,
+    # and it asks /who until it is alone. Joins into a room of 2 to 1,000 are
+    # told, and departures from a room of 1,000 down to 2: 999 of each.
+    # 1,010 clients fit under select's FD_SETSIZE (lesson 19) too.
+    start_chat -m 1100 127.0.0.1 0 || return 1
+    run_tool --timeout 90 chat-poll-crowd -J -n 1010 -T 80000 127.0.0.1 "$PORT"
+    expect_line '^received 1009 of 1009$'
+    expect_line '^alone yes$'
+    expect_line '^heard 999 joins$'
+    expect_line '^heard 999 departures$'
+    [ "$status" -eq 0 ] || fail "chat-poll-crowd exited $status"
+}
+
 @test "SIGTERM tells every client, closes every connection and exits with status 0" {
     three_in_the_room
     stop_server TERM

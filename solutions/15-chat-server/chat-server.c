@@ -263,7 +263,8 @@ static void *reader_main(void *arg)
     int err = 0, quit = 0;
     lock();
     if (!room.stopping) {
-        say(NULL, c, JOINED, c->name);
+        if (announced(room.count + 1))  /* a big room is not told (chat.h) */
+            say(NULL, c, JOINED, c->name);
         c->in_room = 1;
         snprintf(note, sizeof note, "join %s (%ld online)", c->name, ++room.count);
         say(c, NULL, WELCOME, c->name);
@@ -296,7 +297,8 @@ static void *reader_main(void *arg)
     room.count -= c->in_room;
     if (c->in_room && !room.stopping) {
         snprintf(note, sizeof note, "leave %s (%s) (%ld online)", c->name, why, room.count);
-        say(NULL, c, LEFT, c->name);
+        if (announced(room.count + 1))  /* the room as it was, with c */
+            say(NULL, c, LEFT, c->name);
     }
     c->in_room = 0;
     c->closing = 1;

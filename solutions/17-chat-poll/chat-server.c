@@ -298,7 +298,8 @@ static void add_client(struct server *srv, int fd)
     c->slot = srv->nfds++;
     srv->slots[c->slot] = c;
     srv->fds[c->slot] = (struct pollfd){.fd = fd, .events = interest(srv, c)};
-    say(srv, NULL, NULL, JOINED, c->addr);      /* before c is in the room */
+    if (announced(srv->count + 1))      /* a big room is not told (chat.h) */
+        say(srv, NULL, NULL, JOINED, c->addr);  /* before c is in the room */
     c->prev = srv->last;
     if (srv->last)
         srv->last->next = c;
@@ -372,7 +373,8 @@ static void reap_departed(struct server *srv)
         srv->count--;
         close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", who(c), c->gone, srv->count);
-        say(srv, NULL, NULL, LEFT, who(c));
+        if (announced(srv->count + 1))  /* the room as it was, with c */
+            say(srv, NULL, NULL, LEFT, who(c));
         free(c->out.buf);
         free(c);
         flush_dirty(srv);

@@ -7,10 +7,16 @@
  * and read hundreds of sockets at once; this can, with poll(2). A test tool,
  * not a lesson: it measures nothing, the tests only read its counts.
  *
- * usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S] HOST PORT
+ * usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S | -J] HOST PORT
  *   -S  then stay, until the server closes every connection (or the deadline)
+ *   -J  the first client connects alone, and the others only once it is
+ *       welcomed; it counts the "* ... joined" notices it hears. After the
+ *       broadcast the others close, and it counts the "* ... left" notices
+ *       until /who says it is alone (asked every 50 ms): a room of more than
+ *       ANNOUNCE_MAX is not told of comings and goings (chat.h)
  * Prints "connected N of N", "welcomed N of N", "received N of M" (M = N - 1),
- * with -S also "told N of N" (got "* server shutting down") and "closed N of N";
+ * with -S also "told N of N" (got "* server shutting down") and "closed N of N",
+ * with -J "heard J joins", "heard L departures" and "alone yes|no";
  * exits 0 when everyone got everything, 1 on an error, 3 on the deadline.
  */
 #include "report.h"
@@ -32,26 +38,57 @@
 
 #define MARK "crowd-broadcast-7f3a"
 #define BYE "* server shutting down\n"
+#define JOIN_END " joined\n"
+#define LEFT_END " left\n"
+#define ONLINE "* online ("
 
 struct member {
     int connected, welcomed, received, told, closed;
     char tail[sizeof BYE];             /* the last bytes seen, to find MARK across reads */
 };
 
+/* A non-blocking connect to addr: the fd, to be polled for POLLOUT. */
+static int start_connect(const struct sockaddr_storage *addr, socklen_t addr_len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1)
+        die("socket");
+    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+        die("fcntl");
+    if (connect(fd, (const struct sockaddr *)addr, addr_len) == -1 && errno != EINPROGRESS)
+        die("connect");
+    return fd;
+}
+
+/* How many times end occurs in text[0..len) ending past its first keep bytes
+ * (those were counted with the read before). */
+static long count_new(const char *text, size_t len, size_t keep, const char *end)
+{
+    long found = 0;
+    for (const char *p = text; (p = strstr(p, end)) != NULL; p++)
+        if ((size_t)(p - text) + strlen(end) > keep && (size_t)(p - text) < len)
+            found++;
+    return found;
+}
+
 int main(int argc, char **argv)
 {
     long n = 100, total_ms = 20000;
     const char *why;
-    int opt, stay = 0;
-    usage_init("usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S] HOST PORT");
-    while ((opt = next_option(argc, argv, "n:T:Sh")) != -1) {
+    int opt, stay = 0, count_notices = 0;
+    usage_init("usage: chat-poll-crowd [-n CLIENTS] [-T MS] [-S | -J] HOST PORT");
+    while ((opt = next_option(argc, argv, "n:T:SJh")) != -1) {
         if (opt == 'n')
             n = option_long("CLIENTS", 2, 20000);
         else if (opt == 'T')
             total_ms = option_long("MS", 1, 600000);
         else if (opt == 'S')
             stay = 1;
+        else if (opt == 'J')
+            count_notices = 1;
     }
+    if (stay && count_notices)
+        usage_error(NULL, NULL, NULL);
     uint16_t port;
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -69,20 +106,32 @@ int main(int argc, char **argv)
     struct member *m = calloc((size_t)n, sizeof *m);
     if (fds == NULL || m == NULL)
         die("calloc");
-    for (long i = 0; i < n; i++) {      /* all the SYNs at once: a connect burst */
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd == -1)
-            die("socket");
-        if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-            die("fcntl");
-        if (connect(fd, (struct sockaddr *)&addr, addr_len) == -1 && errno != EINPROGRESS)
-            die("connect");
-        fds[i] = (struct pollfd){.fd = fd, .events = POLLOUT};
-    }
+    long started = count_notices ? 1 : n;      /* -J: the first one alone */
+    for (long i = 0; i < n; i++)        /* all the SYNs at once: a connect burst */
+        fds[i] = i < started ? (struct pollfd){.fd = start_connect(&addr, addr_len), .events = POLLOUT}
+                             : (struct pollfd){.fd = -1};
     long deadline = now_ms() + total_ms, connected = 0, welcomed = 0, received = 0, told = 0, closed = 0;
-    int sent = 0;
-    while (now_ms() < deadline && (stay ? closed < n : received < n - 1)) {
-        if (poll(fds, (nfds_t)n, 100) == -1 && errno != EINTR)
+    long joins = 0, departures = 0, who_at = 0;
+    int sent = 0, alone = 0, others_gone = 0;
+    while (now_ms() < deadline && (stay ? closed < n : count_notices ? !alone : received < n - 1)) {
+        if (started < n && welcomed == 1)      /* -J: the first is in; now the crowd */
+            for (; started < n; started++)
+                fds[started] = (struct pollfd){.fd = start_connect(&addr, addr_len), .events = POLLOUT};
+        if (count_notices && !others_gone && received == n - 1) {
+            for (long i = 1; i < n; i++) {      /* everyone has the line: all but the first leave */
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                m[i].closed = 1;
+            }
+            others_gone = 1;
+            who_at = now_ms();
+        }
+        if (who_at != 0 && now_ms() >= who_at) {       /* "* online (1)" yet? */
+            if (send(fds[0].fd, "/who\n", 5, MSG_NOSIGNAL) != 5)
+                die("send /who");
+            who_at = 0;
+        }
+        if (poll(fds, (nfds_t)n, who_at != 0 ? 50 : 100) == -1 && errno != EINTR)
             die("poll");
         for (long i = 0; i < n; i++) {
             short rev = fds[i].revents;
@@ -132,6 +181,19 @@ int main(int argc, char **argv)
                 m[i].told = 1;
                 told++;
             }
+            if (count_notices && i == 0) {
+                joins += count_new(joined, len, keep, JOIN_END);
+                departures += count_new(joined, len, keep, LEFT_END);
+                const char *online = others_gone ? strstr(joined, ONLINE) : NULL;
+                char *after;
+                long k = online ? strtol(online + strlen(ONLINE), &after, 10) : 0;
+                if (online && *after == ')') {
+                    if (k == 1)
+                        alone = 1;
+                    else
+                        who_at = now_ms() + 50;
+                }
+            }
             size_t t = len < sizeof BYE - 1 ? len : sizeof BYE - 1;
             memcpy(m[i].tail, joined + len - t, t);
             m[i].tail[t] = '\0';
@@ -152,9 +214,15 @@ int main(int argc, char **argv)
         printf("told %ld of %ld\n", told, n);
         printf("closed %ld of %ld\n", closed, n);
     }
+    if (count_notices) {
+        printf("heard %ld joins\n", joins);
+        printf("heard %ld departures\n", departures);
+        printf("alone %s\n", alone ? "yes" : "no");
+    }
     for (long i = 0; i < n; i++)
-        close(fds[i].fd);
+        if (fds[i].fd != -1)
+            close(fds[i].fd);
     free(fds);
     free(m);
-    return received == n - 1 && (!stay || (told == n && closed == n)) ? 0 : 3;
+    return received == n - 1 && (!stay || (told == n && closed == n)) && (!count_notices || alone) ? 0 : 3;
 }

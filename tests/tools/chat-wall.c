@@ -7,8 +7,10 @@
  * which the server must close the connection). Then one welcomed client says
  * a line, and every other welcomed client must receive it: the room still
  * works next to the refusals. With -k, one welcomed client then leaves, and
- * once the room has been told ("* ... left"), a new client connects: its
- * descriptor is free below the wall, so it must be welcomed.
+ * once the server has let it go (the speaker asks /who every 50 ms until the
+ * room is one smaller: a room of more than 1,000 is not told "* ... left",
+ * chat.h), a new client connects: its descriptor is free below the wall, so
+ * it must be welcomed.
  *
  * It holds its clients with poll(2), not select: it must itself go past
  * 1,024 descriptors. A test tool, not a lesson: the tests read its counts.
@@ -52,7 +54,7 @@ struct member {
     char first[FIRST_MAX];              /* the first line, as far as it came */
     size_t first_len;
     int received;                       /* saw MARK */
-    int saw_left;                       /* saw " left" (the speaker, for -k) */
+    long online;                        /* the last "* online (K)" seen (the speaker, for -k); 0: none yet */
     char tail[64];                      /* last bytes seen, to find words across reads */
 };
 
@@ -102,8 +104,11 @@ static void got_bytes(struct member *m, const char *buf, size_t n)
             joined[k] = '?';
     if (strstr(joined, MARK))
         m->received = 1;
-    if (strstr(joined, " left\n"))
-        m->saw_left = 1;
+    const char *who = strstr(joined, "* online (");
+    char *after;
+    long count = who ? strtol(who + strlen("* online ("), &after, 10) : -1;
+    if (who && *after == ')')
+        m->online = count;
     size_t t = len < sizeof m->tail - 1 ? len : sizeof m->tail - 1;
     memcpy(m->tail, joined + len - t, t);
     m->tail[t] = '\0';
@@ -151,7 +156,13 @@ int main(int argc, char **argv)
     long connected = 0, speaker = -1, leaver = -1;
     long deadline = now_ms() + total_ms;
     int sent = 0, done = 0, rejoined = 0;
+    long room_after = -1, who_at = -1;  /* -k: the room without the leaver; next /who */
     while (now_ms() < deadline && !done) {
+        if (who_at != -1 && now_ms() >= who_at && fds[speaker].fd != -1) {
+            if (send(fds[speaker].fd, "/who\n", 5, MSG_NOSIGNAL) != 5)
+                die("send /who");
+            who_at = now_ms() + 50;
+        }
         if (poll(fds, (nfds_t)slots, 100) == -1 && errno != EINTR)
             die("poll");
         for (long i = 0; i < slots; i++) {
@@ -219,11 +230,17 @@ int main(int argc, char **argv)
                     leaver = i;
             if (leaver == -1)
                 break;
+            room_after = -1;
+            for (long i = 0; i < n; i++)
+                room_after += m[i].state == WELCOMED && !m[i].closed;
             close(fds[leaver].fd);
             fds[leaver].fd = -1;
-        } else if (slots == n && m[speaker].saw_left) {
-            /* The server has closed the leaver's fd (it tells the room
-             * after the close): a newcomer gets a number below the wall. */
+            who_at = now_ms();
+        } else if (slots == n && m[speaker].online == room_after) {
+            /* The room is one smaller: the server has closed the leaver's fd
+             * (it counts the room after the close), so a newcomer gets a
+             * number below the wall. */
+            who_at = -1;
             fds[n] = (struct pollfd){.fd = connect_one(&addr), .events = POLLOUT};
             slots = n + 1;
         } else if (slots == n + 1 && (m[n].state == WELCOMED || m[n].state == REFUSED)) {
