@@ -11,7 +11,7 @@
  * be the bottleneck it measures (it is one, on a 2-core machine: see results).
  *
  * usage: chat-load [-n CLIENTS] [-s SENDERS] [-m LINES] [-r RATE] [-w WINDOW]
- *                  [-y SLOW] [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-T SECONDS]
+ *                  [-y SLOW] [-z NONREADERS] [-c BURST] [-p BYTES] [-b] [-j] [-T SECONDS]
  *                  [-P SERVER_PID] [-e PROBES] HOST PORT
  *        chat-load -X SECONDS        rate of small send() calls, one thread
  *   -n  clients (default 10)           -s  senders among them (default 1)
@@ -26,6 +26,9 @@
  *       (the same as -s 1 -m 5 -r 10; the max latency is the slowest reach)
  *   -p  bytes per line, newline included (default 64, at most 1000)
  *   -T  give up after SECONDS (default 120)
+ *   -j  paced (-r): spread the senders evenly over each period (sender s
+ *       sends s/S of a period after sender 0), as independent clients would,
+ *       instead of all S at the same instant, which makes a burst of S lines
  *   -P  the server's process id: report the CPU time it used (all its threads,
  *       /proc/PID/task/TID/schedstat, in ns) per line sent in the traffic, and
  *       per probe (-e)
@@ -84,7 +87,7 @@ struct client {
 
 static struct client *cl;
 static long nclients, nsenders = 1, nlines = 1000, rate, window = 1000, nonreaders, burst = 100, nslow;
-static int broadcast_mode;
+static int broadcast_mode, stagger;
 static long padding = 64;            /* bytes per line, with the newline */
 static double deadline_s = 120;
 static long *next_expected;             /* [receiver * nsenders + sid] */
@@ -504,7 +507,7 @@ int main(int argc, char **argv)
 {
     int opt;
     nclients = 10;
-    while ((opt = getopt(argc, argv, "n:s:m:r:w:y:z:c:p:bT:X:P:e:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:m:r:w:y:z:c:p:bjT:X:P:e:")) != -1) {
         switch (opt) {
         case 'n': nclients = parse(optarg, 'n'); break;
         case 's': nsenders = parse(optarg, 's'); break;
@@ -519,14 +522,15 @@ int main(int argc, char **argv)
         case 'T': deadline_s = (double)parse(optarg, 'T'); break;
         case 'X': return send_rate((double)parse(optarg, 'X'));
         case 'P': server_pid = parse(optarg, 'P'); break;
+        case 'j': stagger = 1; break;
         case 'e': nprobes = parse(optarg, 'e'); break;
         default:
-            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] [-P PID] [-e K] HOST PORT\n");
+            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-j] [-T S] [-P PID] [-e K] HOST PORT\n");
             return 1;
         }
     }
     if (argc - optind != 2 || nsenders < 1 || nsenders > nclients || burst < 1 || padding > 1000) {
-        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-T S] [-P PID] [-e K] HOST PORT\n");
+        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-j] [-T S] [-P PID] [-e K] HOST PORT\n");
         return 1;
     }
     server.sin_family = AF_INET;
@@ -610,7 +614,10 @@ int main(int argc, char **argv)
             if (c->pend_off < c->pend_len)
                 continue;               /* still pushing its last line */
             if (rate > 0) {
-                uint64_t due = start + (uint64_t)((double)c->next_seq * 1e9 / (double)rate);
+                /* -j: sender s starts s/S of a period late, so the senders
+                 * take turns instead of all sending at the same instant. */
+                double phase = stagger ? (double)s / (double)nsenders : 0;
+                uint64_t due = start + (uint64_t)(((double)c->next_seq + phase) * 1e9 / (double)rate);
                 if (t >= due) {
                     send_line((int)s);
                     wait_ms = 0;
