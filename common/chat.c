@@ -68,9 +68,9 @@ char *format_who(const char *const names[], size_t count, size_t *len)
     return text;
 }
 
-int announced(long room_size)
+int announced(const struct chat_options *opt, long room_size)
 {
-    return room_size <= ANNOUNCE_MAX;
+    return room_size <= opt->announce_max;
 }
 
 int valid_name(const char *name)
@@ -217,7 +217,7 @@ void parse_chat_options(struct chat_options *opt, int argc, char **argv)
     const char *why;
     long value;
     int c;
-    while ((c = getopt(argc, argv, "m:q:t:h")) != -1) {
+    while ((c = getopt(argc, argv, "m:q:t:a:h")) != -1) {
         switch (c) {
         case 'm':
             if (parse_long(optarg, 1, 1000000, &opt->max_clients, &why) == -1)
@@ -231,6 +231,10 @@ void parse_chat_options(struct chat_options *opt, int argc, char **argv)
         case 't':
             if (parse_long(optarg, 1, 3600, &opt->grace_seconds, &why) == -1)
                 die_msg("chat-server: -t %s: %s\n%s", optarg, why, CHAT_USAGE);
+            break;
+        case 'a':
+            if (parse_long(optarg, 0, 1000000, &opt->announce_max, &why) == -1)
+                die_msg("chat-server: -a %s: %s\n%s", optarg, why, CHAT_USAGE);
             break;
         case 'h':
             printf("%s\n", CHAT_USAGE);

@@ -45,16 +45,17 @@
 #define TOO_SLOW       "* too slow, disconnected"
 
 /* Joins and departures ("* X joined", "* X left") are told to the others
- * only in a room of at most ANNOUNCE_MAX clients, counting the one who comes
- * or goes. Each notice is a line for everyone, so filling a room of N costs
+ * only in a room of at most -a clients (default ANNOUNCE_MAX), counting the
+ * one who comes or goes. Each notice is a line for everyone, so filling a room of N costs
  * N*N/2 lines: 198 million (5 GB) for 19,900 clients, more than any way of
  * waiting can send in time (docs/20-chat-epoll.md). Twitch's chat stops its
  * JOIN and PART messages at 1,000 users for the same reason. /who still
  * lists everyone. */
 #define ANNOUNCE_MAX 1000
 /* 1 if a join or a departure in a room of room_size clients (the one who
- * comes or goes included) is told to the others, else 0. */
-int announced(long room_size);
+ * comes or goes included) is told to the others (opt->announce_max), else 0. */
+struct chat_options;
+int announced(const struct chat_options *opt, long room_size);
 
 /* One log line on stdout, "[2026-11-24 10:15:02] join 127.0.0.1:40312 (1 online)",
  * written with one printf: stdio locks the stream for each call
@@ -146,7 +147,7 @@ void send_goodbye(int fd, const struct out_queue *q, int mid_line, const char *n
 
 /*
  * The chat server's options, the same for every one of them:
- *   chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]
+ *   chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [-a ANNOUNCE_MAX] [ADDRESS [PORT]]
  * Fill opt with the server's defaults, then call parse_chat_options: -h prints
  * the usage on stdout and exits 0; a bad argument prints one error and the
  * usage on stderr and exits 1.
@@ -155,10 +156,11 @@ struct chat_options {
     long max_clients;           /* -m: most clients at once; one more is refused */
     size_t queue_limit;         /* -q: a client's queue is full at this many bytes */
     long grace_seconds;         /* -t: how long a queue may stay full */
+    long announce_max;          /* -a: joins and departures told up to this room size */
     const char *host;           /* a numeric address */
     uint16_t port;              /* 0: the kernel picks one */
 };
-#define CHAT_USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [ADDRESS [PORT]]"
+#define CHAT_USAGE "usage: chat-server [-m MAX_CLIENTS] [-q QUEUE_LIMIT_BYTES] [-t SECONDS] [-a ANNOUNCE_MAX] [ADDRESS [PORT]]"
 void parse_chat_options(struct chat_options *opt, int argc, char **argv);
 
 /*

@@ -33,7 +33,8 @@ void room_init(struct room *room, const struct room_hooks *hooks, void *loop,
 {
     *room = (struct room){.hooks = hooks, .loop = loop, .listener = -1, .spare_fd = -1,
                           .opt = {.max_clients = max_clients, .queue_limit = 65536,
-                                  .grace_seconds = 3, .host = "127.0.0.1", .port = 9999}};
+                                  .grace_seconds = 3, .announce_max = ANNOUNCE_MAX,
+                                  .host = "127.0.0.1", .port = 9999}};
     parse_chat_options(&room->opt, argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);   /* each log line leaves at once */
 }
@@ -261,7 +262,7 @@ static void add_client(struct room *room, int fd)
         close(fd);
         return;
     }
-    if (announced(room->count + 1))
+    if (announced(&room->opt, room->count + 1))
         say(room, NULL, NULL, JOINED, c->addr); /* before c is in the room */
     c->prev = room->last;
     if (room->last)
@@ -353,7 +354,7 @@ static void reap_departed(struct room *room)
         room->hooks->leave(room, c);
         close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", room_who(c), c->gone, room->count);
-        if (announced(room->count + 1))     /* the room as it was, with c */
+        if (announced(&room->opt, room->count + 1)) /* the room as it was, with c */
             say(room, NULL, NULL, LEFT, room_who(c));
         free(c->out.buf);
         free(c);

@@ -88,7 +88,7 @@ struct room {
     struct room_client *gone;           /* marked to leave */
     long count;                         /* clients in the room */
     long nfull;                         /* queues that are full: while > 0, read from nobody */
-    struct chat_options opt;            /* -m, -q, -t, address, port */
+    struct chat_options opt;            /* -m, -q, -t, -a, address, port */
     int listener, spare_fd;             /* spare_fd: /dev/null, kept for EMFILE */
     time_t accept_paused_until;         /* out of descriptors with no spare: until then */
     const struct room_hooks *hooks;

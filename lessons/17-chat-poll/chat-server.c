@@ -71,7 +71,7 @@ struct server {
     struct client *first, *last;        /* the room in join order */
     struct client *gone;                /* clients to remove */
     long count;
-    struct chat_options opt;            /* -m, -q, -t, address, port */
+    struct chat_options opt;            /* -m, -q, -t, -a, address, port */
     long nfull;                         /* clients whose queue is full: while > 0, read nobody */
     int listener, spare_fd;
     time_t accept_paused_until;
@@ -273,7 +273,7 @@ static void add_client(struct server *srv, int fd)
     c->slot = srv->nfds++;
     srv->slots[c->slot] = c;
     srv->fds[c->slot] = (struct pollfd){.fd = fd, .events = interest(srv, c)};
-    if (announced(srv->count + 1))      /* a big room is not told (chat.h) */
+    if (announced(&srv->opt, srv->count + 1))   /* a big room is not told (chat.h) */
         say(srv, NULL, NULL, JOINED, c->addr);  /* before c is in the room */
     c->prev = srv->last;
     if (srv->last)
@@ -316,7 +316,7 @@ static void reap_departed(struct server *srv)
         srv->count--;
         close_gently(c->fd);
         log_event("leave %s (%s) (%ld online)", who(c), c->gone, srv->count);
-        if (announced(srv->count + 1))  /* the room as it was, with c */
+        if (announced(&srv->opt, srv->count + 1))   /* the room as it was, with c */
             say(srv, NULL, NULL, LEFT, who(c));
         free(c->out.buf);
         free(c);
@@ -381,7 +381,8 @@ static void serve(struct server *srv)
 int main(int argc, char **argv)
 {
     struct server srv = {.opt = {.max_clients = 10000, .queue_limit = 65536,
-                                 .grace_seconds = 3, .host = "127.0.0.1", .port = 9999},
+                                 .grace_seconds = 3, .announce_max = ANNOUNCE_MAX,
+                                 .host = "127.0.0.1", .port = 9999},
                          .spare_fd = -1};
     parse_chat_options(&srv.opt, argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -60,11 +60,11 @@ static struct {
     pthread_attr_t attr;                /* every thread's stack size */
     struct client *sessions;            /* every session not yet joined, in join order */
     long count, seats;                  /* in the room / counted against -m */
-    struct chat_options opt;            /* -m, -q, -t, address, port */
+    struct chat_options opt;            /* -m, -q, -t, -a, address, port */
     int stopping;                       /* the signal that stops us, or 0 */
 } room = {.lock = PTHREAD_MUTEX_INITIALIZER,
           .opt = {.max_clients = 64, .queue_limit = QUEUE_LIMIT, .grace_seconds = 3,
-                  .host = "127.0.0.1", .port = 9999}};
+                  .announce_max = ANNOUNCE_MAX, .host = "127.0.0.1", .port = 9999}};
 static int wake_pipe[2];                /* the signal thread -> main: "stop" */
 
 static void lock(void)
@@ -263,7 +263,7 @@ static void *reader_main(void *arg)
     int err = 0, quit = 0;
     lock();
     if (!room.stopping) {
-        if (announced(room.count + 1))  /* a big room is not told (chat.h) */
+        if (announced(&room.opt, room.count + 1))   /* a big room is not told (chat.h) */
             say(NULL, c, JOINED, c->name);
         c->in_room = 1;
         snprintf(note, sizeof note, "join %s (%ld online)", c->name, ++room.count);
@@ -297,7 +297,7 @@ static void *reader_main(void *arg)
     room.count -= c->in_room;
     if (c->in_room && !room.stopping) {
         snprintf(note, sizeof note, "leave %s (%s) (%ld online)", c->name, why, room.count);
-        if (announced(room.count + 1))  /* the room as it was, with c */
+        if (announced(&room.opt, room.count + 1))   /* the room as it was, with c */
             say(NULL, c, LEFT, c->name);
     }
     c->in_room = 0;

@@ -13,7 +13,7 @@
  *       welcomed; it counts the "* ... joined" notices it hears. After the
  *       broadcast the others close, and it counts the "* ... left" notices
  *       until /who says it is alone (asked every 50 ms): a room of more than
- *       ANNOUNCE_MAX is not told of comings and goings (chat.h)
+ *       -a (ANNOUNCE_MAX) is not told of comings and goings (chat.h)
  * Prints "connected N of N", "welcomed N of N", "received N of M" (M = N - 1),
  * with -S also "told N of N" (got "* server shutting down") and "closed N of N",
  * with -J "heard J joins", "heard L departures" and "alone yes|no";
