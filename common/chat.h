@@ -46,11 +46,11 @@
 
 /* Joins and departures ("* X joined", "* X left") are told to the others
  * only in a room of at most -a clients (default ANNOUNCE_MAX), counting the
- * one who comes or goes. Each notice is a line for everyone, so filling a room of N costs
- * N*N/2 lines: 198 million (5 GB) for 19,900 clients, more than any way of
- * waiting can send in time (docs/20-chat-epoll.md). Twitch's chat stops its
- * JOIN and PART messages at 1,000 users for the same reason. /who still
- * lists everyone. */
+ * one who comes or goes. Each notice is a line for everyone, so filling a
+ * room of N costs N*N/2 lines: 198 million (5 GB) for 19,900 clients, more
+ * than any way of waiting can send in time (docs/20-chat-epoll.md). Twitch's
+ * chat stops its JOIN and PART messages at 1,000 users for the same reason.
+ * /who still lists everyone. */
 #define ANNOUNCE_MAX 1000
 /* 1 if a join or a departure in a room of room_size clients (the one who
  * comes or goes included) is told to the others (opt->announce_max), else 0. */

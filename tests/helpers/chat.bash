@@ -40,6 +40,22 @@ server_answers() {
     wait_for_output 'leave .* \(0 online\)$' 10
 }
 
+# expect_big_room_untold CLIENTS ANNOUNCE_MAX: with the chat server running,
+# the first of CLIENTS clients is welcomed alone, the others connect at once,
+# all receive its line, then they close, and it asks /who until it is alone
+# (chat-poll-crowd -J). Joins into a room of 2 to ANNOUNCE_MAX are told to
+# it, and departures from a room of ANNOUNCE_MAX down to 2: ANNOUNCE_MAX - 1
+# of each, and none in a bigger room (chat.h: N*N/2 lines to fill a room).
+expect_big_room_untold() {
+    local clients=$1 told=$(($2 - 1))
+    run_tool --timeout 60 chat-poll-crowd -J -n "$clients" -T 50000 127.0.0.1 "$PORT"
+    expect_line "^received $((clients - 1)) of $((clients - 1))\$"
+    expect_line '^alone yes$'
+    expect_line "^heard $told joins\$"
+    expect_line "^heard $told departures\$"
+    expect_status 0
+}
+
 # expect_emfile_refusal FD_LIMIT: with the running server's descriptor limit
 # lowered to FD_LIMIT (prlimit, as if it had started under ulimit -n), 30
 # clients connect. The last cannot get a descriptor: it must be accepted on

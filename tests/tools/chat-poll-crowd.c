@@ -60,13 +60,13 @@ static int start_connect(const struct sockaddr_storage *addr, socklen_t addr_len
     return fd;
 }
 
-/* How many times end occurs in text[0..len) ending past its first keep bytes
- * (those were counted with the read before). */
-static long count_new(const char *text, size_t len, size_t keep, const char *end)
+/* How many times end occurs in the string text ending past its first keep
+ * bytes (those were counted with the read before). */
+static long count_new(const char *text, size_t keep, const char *end)
 {
     long found = 0;
     for (const char *p = text; (p = strstr(p, end)) != NULL; p++)
-        if ((size_t)(p - text) + strlen(end) > keep && (size_t)(p - text) < len)
+        if ((size_t)(p - text) + strlen(end) > keep)
             found++;
     return found;
 }
@@ -182,8 +182,8 @@ int main(int argc, char **argv)
                 told++;
             }
             if (count_notices && i == 0) {
-                joins += count_new(joined, len, keep, JOIN_END);
-                departures += count_new(joined, len, keep, LEFT_END);
+                joins += count_new(joined, keep, JOIN_END);
+                departures += count_new(joined, keep, LEFT_END);
                 const char *online = others_gone ? strstr(joined, ONLINE) : NULL;
                 char *after;
                 long k = online ? strtol(online + strlen(ONLINE), &after, 10) : 0;
