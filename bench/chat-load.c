@@ -66,6 +66,7 @@
 #define LINE_CAP 4096
 #define CLIENTS_PER_SOURCE 1000
 #define HIST_US 1000000                 /* 1 µs buckets up to 1 s */
+#define USAGE "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-j] [-T S] [-P PID] [-e K] HOST PORT\n"
 
 enum state { IDLE, CONNECTING, CONNECTED, FAILED, CLOSED };
 
@@ -525,12 +526,12 @@ int main(int argc, char **argv)
         case 'j': stagger = 1; break;
         case 'e': nprobes = parse(optarg, 'e'); break;
         default:
-            fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-j] [-T S] [-P PID] [-e K] HOST PORT\n");
+            fputs(USAGE, stderr);
             return 1;
         }
     }
     if (argc - optind != 2 || nsenders < 1 || nsenders > nclients || burst < 1 || padding > 1000) {
-        fprintf(stderr, "usage: chat-load [-n N] [-s S] [-m M] [-r RATE] [-w W] [-y Y] [-z Z] [-c C] [-p P] [-b] [-j] [-T S] [-P PID] [-e K] HOST PORT\n");
+        fputs(USAGE, stderr);
         return 1;
     }
     server.sin_family = AF_INET;
@@ -640,10 +641,9 @@ int main(int argc, char **argv)
             break;                      /* 3 s without a byte: the rest is lost */
         turn(wait_ms);
     }
-    uint64_t cpu_traffic = server_cpu_ns() - cpu_before;
-    cpu_before = server_cpu_ns();
+    uint64_t cpu_after_traffic = server_cpu_ns();
     long probes = nprobes > 0 ? probe(give_up) : 0;
-    uint64_t cpu_probes = server_cpu_ns() - cpu_before;
+    uint64_t cpu_traffic = cpu_after_traffic - cpu_before, cpu_probes = server_cpu_ns() - cpu_after_traffic;
     double run_s = 0;
     if (first_tx_ns != 0)
         run_s = (double)((last_rx_ns > first_tx_ns ? last_rx_ns : now_ns()) - first_tx_ns) / 1e9;
