@@ -303,8 +303,10 @@ stop_leaves_no_child() {
 @test "a client that never reads blocks only its own child: others are served, and SIGTERM still stops everything" {
     start_server fork-server 127.0.0.1 0
     awk 'BEGIN { for (i = 0; i < 524288; i++) printf "payload %07d\n", i }' >"$BATS_TEST_TMPDIR/big"
-    # 8 MiB sent, nothing read for 20 s: its child blocks in send.
-    spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$BATS_TEST_TMPDIR/big" -q 20000 -T 20000 127.0.0.1 "$PORT"
+    # 8 MiB sent, then nothing read for 120 s (-W: the wait begins once the
+    # peer's send is done, however long that takes; teardown kills it): its
+    # child blocks in send.
+    spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$BATS_TEST_TMPDIR/big" -W 120000 127.0.0.1 "$PORT"
     wait_for_output '^client 1: .* connected' || return 1
     wait_blocked_in_send "$SERVER_PID" 10 || return 1
     client_open B

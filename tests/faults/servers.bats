@@ -126,8 +126,13 @@ bulk_file() {  # bulk_file BYTES: a file of text lines, BYTES long
     # buffer, which Linux lets grow to tcp_wmem's maximum (4 MiB by default),
     # or an echo server never blocks in send and this proves nothing.
     big=$(bulk_file 8388608)
-    # A client that sends much, reads nothing for 15 s: the server's sends block.
-    spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$big" -w 0 -q 15000 -T 15000 127.0.0.1 "$PORT"
+    # A client that sends much and reads nothing: the server's sends block.
+    # -W, not -q: the peer reads nothing for 120 s *after* its own send ends
+    # (teardown kills it long before). With -q it read at once whenever the
+    # server's receive buffer (tcp_rmem: up to 32 MiB here) had grown enough
+    # to take all 8 MiB; then a send_all that ignores the stop finished the
+    # echo in about a second and passed (seen once, in a CI run).
+    spawn /dev/null /dev/null "$(tool peer)" -B 2048 -f "$big" -W 120000 127.0.0.1 "$PORT"
     # A server that echoes or sends a payload must be blocked in send when
     # SIGTERM comes (a fixed sleep let a loaded CI signal it still in recv,
     # and a send_all that ignores the stop passed). The others (FAULT_BULK
