@@ -560,6 +560,8 @@ wait_for_output() {
     # once; [[ =~ ]] compiles it for every line). Its status 2 below may mean
     # only "no such file yet" (the file can appear between two checks of
     # ours), so an invalid REGEX is told apart once, here, on no input.
+    # (has_line asks the shell instead, in _shell_regex: it matches in the
+    # shell. Here grep alone matches, so grep alone judges, GNU classes too.)
     grep -Eq -- "$regex" </dev/null 2>/dev/null || rc=$?
     if [ "$rc" -eq 2 ]; then
         fail "The test's regular expression \"$regex\" is not a valid extended regular expression."
