@@ -15,7 +15,9 @@
  *       until /who says it is alone (asked every 50 ms): a room of more than
  *       -a (ANNOUNCE_MAX) is not told of comings and goings (chat.h)
  * Prints "connected N of N", "welcomed N of N", "received N of M" (M = N - 1),
- * with -S also "told N of N" (got "* server shutting down") and "closed N of N",
+ * with -S also "told N of N" (got "* server shutting down") and "closed N of N";
+ * with -S, "received M of M" comes as soon as it is true (flushed), so a test
+ * can wait for it before it stops the server, and not again at the end;
  * with -J "heard J joins", "heard L departures" and "alone yes|no";
  * exits 0 when everyone got everything, 1 on an error, 3 on the deadline.
  */
@@ -112,7 +114,7 @@ int main(int argc, char **argv)
                              : (struct pollfd){.fd = -1};
     long deadline = now_ms() + total_ms, connected = 0, welcomed = 0, received = 0, told = 0, closed = 0;
     long joins = 0, departures = 0, who_at = 0;
-    int sent = 0, alone = 0, others_gone = 0;
+    int sent = 0, alone = 0, others_gone = 0, told_received = 0;
     while (now_ms() < deadline && (stay ? closed < n : count_notices ? !alone : received < n - 1)) {
         if (started < n && welcomed == 1)      /* -J: the first is in; now the crowd */
             for (; started < n; started++)
@@ -199,6 +201,11 @@ int main(int argc, char **argv)
             m[i].tail[t] = '\0';
             free(joined);
         }
+        if (stay && !told_received && received == n - 1) {
+            printf("received %ld of %ld\n", received, n - 1);   /* the room is busy: stop it now */
+            fflush(stdout);
+            told_received = 1;
+        }
         if (!sent && welcomed == n) {   /* everyone is in: the first one speaks */
             const char *line = "hello " MARK "\n";
             fcntl(fds[0].fd, F_SETFL, 0);
@@ -209,7 +216,8 @@ int main(int argc, char **argv)
     }
     printf("connected %ld of %ld\n", connected, n);
     printf("welcomed %ld of %ld\n", welcomed, n);
-    printf("received %ld of %ld\n", received, n - 1);
+    if (!told_received)
+        printf("received %ld of %ld\n", received, n - 1);
     if (stay) {
         printf("told %ld of %ld\n", told, n);
         printf("closed %ld of %ld\n", closed, n);
