@@ -114,7 +114,7 @@ int main(int argc, char **argv)
                              : (struct pollfd){.fd = -1};
     long deadline = now_ms() + total_ms, connected = 0, welcomed = 0, received = 0, told = 0, closed = 0;
     long joins = 0, departures = 0, who_at = 0;
-    int sent = 0, alone = 0, others_gone = 0, told_received = 0;
+    int sent = 0, alone = 0, others_gone = 0, printed_received = 0;
     while (now_ms() < deadline && (stay ? closed < n : count_notices ? !alone : received < n - 1)) {
         if (started < n && welcomed == 1)      /* -J: the first is in; now the crowd */
             for (; started < n; started++)
@@ -201,10 +201,10 @@ int main(int argc, char **argv)
             m[i].tail[t] = '\0';
             free(joined);
         }
-        if (stay && !told_received && received == n - 1) {
+        if (stay && !printed_received && received == n - 1) {
             printf("received %ld of %ld\n", received, n - 1);   /* the room is busy: stop it now */
             fflush(stdout);
-            told_received = 1;
+            printed_received = 1;
         }
         if (!sent && welcomed == n) {   /* everyone is in: the first one speaks */
             const char *line = "hello " MARK "\n";
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
     }
     printf("connected %ld of %ld\n", connected, n);
     printf("welcomed %ld of %ld\n", welcomed, n);
-    if (!told_received)
+    if (!printed_received)
         printf("received %ld of %ld\n", received, n - 1);
     if (stay) {
         printf("told %ld of %ld\n", told, n);

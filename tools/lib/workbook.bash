@@ -96,6 +96,12 @@ partner_lessons() {
     grep -ho 'LESSON_DIR=[0-9][0-9]-' $files | cut -c12-13 | sort -u
 }
 
+# median [DECIMALS]: the middle of the numbers on stdin, one a line (the mean
+# of the two middle ones, with DECIMALS places, 1 unless told). For bench/.
+median() {
+    sort -n | awk -v places="${1:-1}" '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%." places "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # workbook_bats BIN SRC TOOLS BATS_ARGS...: bats (tools/ensure-bats) on the
 # workbook's tests, against the programs in BIN built from the sources in SRC
 # (empty: $WORKBOOK_SRC as it is, if set), with the test
